@@ -1,0 +1,116 @@
+//! Persistence for Portcullis: a narrow [`Store`] interface and its SQLite
+//! and PostgreSQL implementations, with versioned migrations for both.
+//!
+//! The store holds no policy. It persists and finds records and offers the
+//! atomic operations the protocol needs (a code is consumed exactly once,
+//! even under concurrent requests); deciding what is expired, allowed or
+//! revoked is the caller's job.
+
+mod error;
+mod migrate;
+pub mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use protocol::token::RowId;
+
+pub use error::StoreError;
+/// The kinds of [`StoreError::Conflict`].
+pub mod error_kind {
+    pub use crate::error::Conflict;
+}
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Everything Portcullis keeps, behind one interface.
+///
+/// Methods that change one record and report whether it existed return
+/// `Ok(false)` when it did not; `Err` is reserved for conflicts and for the
+/// database failing.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Applies pending migrations; returns the versions applied.
+    async fn migrate(&self) -> Result<Vec<i64>, StoreError>;
+
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    async fn set_user_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Inserts a client and its redirect URIs in one transaction.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Every client, or those of one owner, ordered by name.
+    async fn list_clients(&self, owner_id: Option<&str>) -> Result<Vec<Client>, StoreError>;
+    /// Replaces a client's metadata and redirect URIs (not its secrets) in one transaction.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Replaces the secret; `previous` keeps the old one valid until its expiry.
+    async fn set_client_secret(
+        &self,
+        id: &str,
+        secret: &protocol::token::Verifier,
+        previous: Option<(protocol::token::Verifier, UnixTime)>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a client and, with it, every code, grant and token it holds.
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+
+    async fn insert_scope(&self, scope: &Scope) -> Result<(), StoreError>;
+    async fn list_scopes(&self) -> Result<Vec<Scope>, StoreError>;
+    async fn delete_scope(&self, name: &str) -> Result<bool, StoreError>;
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    /// Marks a code consumed, atomically: of any number of concurrent calls
+    /// for one code, exactly one gets [`Consumed::Now`].
+    async fn consume_authorization_code(
+        &self,
+        id: RowId,
+        now: UnixTime,
+    ) -> Result<Consumed<AuthorizationCode>, StoreError>;
+
+    async fn insert_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The most recent events, newest first.
+    async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Opens the database a URL names: `sqlite:` (the file is created when
+/// missing) or `postgres:`/`postgresql:`.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => Ok(Arc::new(SqliteStore::connect(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(PostgresStore::connect(url).await?)),
+        _ => Err(StoreError::UnsupportedUrl(redact_url(url))),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,49 @@
+//! Versioned migrations, embedded in the binary. Each backend has its own
+//! SQL files with the same versions; a migration runs in one transaction
+//! together with the row that records it.
+
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/", $dir, "/", $name, ".sql")),
+        }),*]
+    };
+}
+
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial");
+
+pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+/// The wall clock, for the `applied_at` column only.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let versions = |m: &[Migration]| m.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "versions are consecutive from 1");
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! The SQL both backends share, written once.
+//!
+//! Queries use `$N` placeholders, `RETURNING` and `ON CONFLICT`, which
+//! SQLite and PostgreSQL both understand, so one macro body implements
+//! [`crate::Store`] for each backend's pool type; the compiler checks it
+//! once per backend. What differs between the backends lives in their
+//! migrations and their `connect` functions.
+
+use protocol::token::{RowId, Verifier};
+use protocol::{GrantType, RedirectUri, ScopeSet};
+
+use crate::StoreError;
+use crate::error::Conflict;
+
+// Column lists are macros so queries stay `&'static str` built by `concat!`.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, password_hash, disabled, created_at, updated_at"
+    };
+}
+macro_rules! client_columns {
+    () => {
+        "id, name, description, homepage, owner_id, public, secret_verifier, previous_secret_verifier, \
+         previous_secret_expires_at, grant_types, scopes, access_token_ttl, refresh_token_ttl, \
+         refresh_token_idle_ttl, created_at, updated_at"
+    };
+}
+macro_rules! code_columns {
+    () => {
+        "id, verifier, client_id, user_id, redirect_uri, redirect_uri_given, scopes, claims, \
+         code_challenge, created_at, expires_at, consumed_at, grant_id"
+    };
+}
+pub(crate) use {client_columns, code_columns, user_columns};
+
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {detail}"))
+}
+
+pub(crate) fn scopes(s: &str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse(s).map_err(|e| corrupt("scopes", e))
+}
+
+pub(crate) fn grant_types(s: &str) -> Result<Vec<GrantType>, StoreError> {
+    s.split(' ')
+        .filter(|g| !g.is_empty())
+        .map(|g| g.parse().map_err(|e| corrupt("grant types", e)))
+        .collect()
+}
+
+pub(crate) fn join_grant_types(g: &[GrantType]) -> String {
+    g.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn redirect_uri(s: &str) -> Result<RedirectUri, StoreError> {
+    RedirectUri::parse(s).map_err(|e| corrupt("redirect URI", e))
+}
+
+pub(crate) fn row_id(b: &[u8]) -> Result<RowId, StoreError> {
+    RowId::from_slice(b).ok_or_else(|| corrupt("row id", "wrong length"))
+}
+
+pub(crate) fn verifier(b: &[u8]) -> Result<Verifier, StoreError> {
+    Verifier::from_slice(b).ok_or_else(|| corrupt("verifier", "wrong length"))
+}
+
+/// Which unique constraint a client insert or update broke.
+pub(crate) fn client_conflict(e: sqlx::Error) -> StoreError {
+    let name_clash = match &e {
+        sqlx::Error::Database(db) => {
+            db.constraint() == Some("clients_owner_name")
+                || db.message().contains("clients_owner_name")
+        }
+        _ => false,
+    };
+    StoreError::from_write(
+        e,
+        if name_clash {
+            Conflict::ClientName
+        } else {
+            Conflict::ClientId
+        },
+    )
+}
+
+macro_rules! implement_store {
+    ($store:ty, $db:ty, $migrations:expr, $migration_lock:expr) => {
+        mod mapping {
+            use sqlx::Row as _;
+
+            use crate::model::*;
+            use crate::sql::*;
+            use crate::StoreError;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            pub(super) fn user(r: &DbRow) -> Result<User, StoreError> {
+                Ok(User {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    email: r.try_get("email")?,
+                    password_hash: r.try_get("password_hash")?,
+                    disabled: r.try_get("disabled")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            /// A client without its redirect URIs, which live in their own table.
+            pub(super) fn client(r: &DbRow) -> Result<Client, StoreError> {
+                let secret: Option<Vec<u8>> = r.try_get("secret_verifier")?;
+                let previous: Option<Vec<u8>> = r.try_get("previous_secret_verifier")?;
+                let previous_expires: Option<i64> = r.try_get("previous_secret_expires_at")?;
+                Ok(Client {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                    homepage: r.try_get("homepage")?,
+                    owner_id: r.try_get("owner_id")?,
+                    public: r.try_get("public")?,
+                    secret: secret.as_deref().map(verifier).transpose()?,
+                    previous_secret: match (previous, previous_expires) {
+                        (Some(v), Some(at)) => Some((verifier(&v)?, at)),
+                        _ => None,
+                    },
+                    redirect_uris: Vec::new(),
+                    grant_types: grant_types(r.try_get("grant_types")?)?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    access_token_ttl: r.try_get("access_token_ttl")?,
+                    refresh_token_ttl: r.try_get("refresh_token_ttl")?,
+                    refresh_token_idle_ttl: r.try_get("refresh_token_idle_ttl")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            pub(super) fn scope(r: &DbRow) -> Result<Scope, StoreError> {
+                let claims: String = r.try_get("required_claims")?;
+                Ok(Scope {
+                    name: r.try_get("name")?,
+                    label: r.try_get("label")?,
+                    description: r.try_get("description")?,
+                    required_claims: claims.split(' ').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
+            pub(super) fn code(r: &DbRow) -> Result<AuthorizationCode, StoreError> {
+                let grant_id: Option<Vec<u8>> = r.try_get("grant_id")?;
+                Ok(AuthorizationCode {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    redirect_uri: r.try_get("redirect_uri")?,
+                    redirect_uri_given: r.try_get("redirect_uri_given")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    claims: r.try_get("claims")?,
+                    code_challenge: r.try_get("code_challenge")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    consumed_at: r.try_get("consumed_at")?,
+                    grant_id: grant_id.as_deref().map(row_id).transpose()?,
+                })
+            }
+
+            pub(super) fn audit(r: &DbRow) -> Result<AuditEvent, StoreError> {
+                Ok(AuditEvent {
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    user_id: r.try_get("user_id")?,
+                    client_id: r.try_get("client_id")?,
+                    ip: r.try_get("ip")?,
+                    detail: r.try_get("detail")?,
+                })
+            }
+        }
+
+        impl $store {
+            async fn redirect_uris_of(
+                &self,
+                clients: &mut [crate::model::Client],
+                owner_id: Option<&str>,
+            ) -> Result<(), StoreError> {
+                use sqlx::Row as _;
+                if clients.is_empty() {
+                    return Ok(());
+                }
+                // One query for all clients, never one per client.
+                let rows = if let [one] = clients {
+                    sqlx::query("SELECT client_id, uri FROM client_redirect_uris WHERE client_id = $1 ORDER BY position")
+                        .bind(&one.id)
+                        .fetch_all(&self.pool)
+                        .await?
+                } else {
+                    sqlx::query(
+                        "SELECT r.client_id, r.uri FROM client_redirect_uris r JOIN clients c ON c.id = r.client_id \
+                         WHERE ($1 IS NULL OR c.owner_id = $1) ORDER BY r.client_id, r.position",
+                    )
+                    .bind(owner_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                };
+                for row in rows {
+                    let id: String = row.try_get("client_id")?;
+                    let uri: String = row.try_get("uri")?;
+                    if let Some(c) = clients.iter_mut().find(|c| c.id == id) {
+                        c.redirect_uris.push(crate::sql::redirect_uri(&uri)?);
+                    }
+                }
+                Ok(())
+            }
+
+            async fn write_redirect_uris(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                client: &crate::model::Client,
+            ) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = $1")
+                    .bind(&client.id)
+                    .execute(&mut **tx)
+                    .await?;
+                for (position, uri) in client.redirect_uris.iter().enumerate() {
+                    sqlx::query("INSERT INTO client_redirect_uris (client_id, position, uri) VALUES ($1, $2, $3)")
+                        .bind(&client.id)
+                        .bind(position as i64)
+                        .bind(uri.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+                use sqlx::Row as _;
+                let migrations: &[crate::migrate::Migration] = $migrations;
+                let lock: Option<&str> = $migration_lock;
+                sqlx::query(crate::migrate::CREATE_TABLE).execute(&self.pool).await?;
+                let mut applied = Vec::new();
+                for m in migrations {
+                    let mut tx = self.pool.begin().await?;
+                    if let Some(lock) = lock {
+                        sqlx::query(lock).execute(&mut *tx).await?;
+                    }
+                    let done: Option<i64> = sqlx::query("SELECT version FROM portcullis_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| r.try_get(0))
+                        .transpose()?;
+                    if done.is_some() {
+                        continue;
+                    }
+                    sqlx::raw_sql(m.sql)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|source| StoreError::Migration { version: m.version, source })?;
+                    sqlx::query("INSERT INTO portcullis_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(m.version)
+                        .bind(m.name)
+                        .bind(crate::migrate::unix_now())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    applied.push(m.version);
+                }
+                let newest: Option<i64> = sqlx::query("SELECT MAX(version) FROM portcullis_migrations")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                match newest {
+                    Some(v) if v > migrations.len() as i64 => Err(StoreError::UnknownMigration(v)),
+                    _ => Ok(applied),
+                }
+            }
+
+            async fn insert_user(&self, u: &crate::model::User) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO users (id, username, email, password_hash, disabled, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&u.id)
+                .bind(&u.username)
+                .bind(&u.email)
+                .bind(&u.password_hash)
+                .bind(u.disabled)
+                .bind(u.created_at)
+                .bind(u.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, crate::error::Conflict::Username))?;
+                Ok(())
+            }
+
+            async fn user_by_id(&self, id: &str) -> Result<Option<crate::model::User>, StoreError> {
+                let sql = concat!("SELECT ", crate::sql::user_columns!(), " FROM users WHERE id = $1");
+                sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(mapping::user).transpose()
+            }
+
+            async fn user_by_username(&self, username: &str) -> Result<Option<crate::model::User>, StoreError> {
+                let sql = concat!("SELECT ", crate::sql::user_columns!(), " FROM users WHERE username = $1");
+                sqlx::query(sql).bind(username).fetch_optional(&self.pool).await?.as_ref().map(mapping::user).transpose()
+            }
+
+            async fn list_users(&self) -> Result<Vec<crate::model::User>, StoreError> {
+                let sql = concat!("SELECT ", crate::sql::user_columns!(), " FROM users ORDER BY username");
+                sqlx::query(sql).fetch_all(&self.pool).await?.iter().map(mapping::user).collect()
+            }
+
+            async fn set_user_disabled(&self, username: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE username = $3")
+                    .bind(disabled)
+                    .bind(now)
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn set_user_password(&self, username: &str, hash: &str, now: i64) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE username = $3")
+                    .bind(hash)
+                    .bind(now)
+                    .bind(username)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_client(&self, c: &crate::model::Client) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO clients (id, name, description, homepage, owner_id, public, secret_verifier, \
+                     previous_secret_verifier, previous_secret_expires_at, grant_types, scopes, access_token_ttl, \
+                     refresh_token_ttl, refresh_token_idle_ttl, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&c.id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(&c.homepage)
+                .bind(&c.owner_id)
+                .bind(c.public)
+                .bind(c.secret.as_ref().map(|v| v.as_bytes()))
+                .bind(c.previous_secret.as_ref().map(|(v, _)| v.as_bytes()))
+                .bind(c.previous_secret.as_ref().map(|(_, at)| *at))
+                .bind(crate::sql::join_grant_types(&c.grant_types))
+                .bind(c.scopes.to_string())
+                .bind(c.access_token_ttl)
+                .bind(c.refresh_token_ttl)
+                .bind(c.refresh_token_idle_ttl)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::sql::client_conflict)?;
+                Self::write_redirect_uris(&mut tx, c).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn client(&self, id: &str) -> Result<Option<crate::model::Client>, StoreError> {
+                let sql = concat!("SELECT ", crate::sql::client_columns!(), " FROM clients WHERE id = $1");
+                let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                let mut client = [mapping::client(&row)?];
+                self.redirect_uris_of(&mut client, None).await?;
+                let [client] = client;
+                Ok(Some(client))
+            }
+
+            async fn list_clients(&self, owner_id: Option<&str>) -> Result<Vec<crate::model::Client>, StoreError> {
+                let sql = concat!(
+                    "SELECT ", crate::sql::client_columns!(),
+                    " FROM clients WHERE ($1 IS NULL OR owner_id = $1) ORDER BY name, id"
+                );
+                let mut clients = sqlx::query(sql)
+                    .bind(owner_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(mapping::client)
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.redirect_uris_of(&mut clients, owner_id).await?;
+                Ok(clients)
+            }
+
+            async fn update_client(&self, c: &crate::model::Client) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let r = sqlx::query(
+                    "UPDATE clients SET name = $2, description = $3, homepage = $4, owner_id = $5, public = $6, \
+                     grant_types = $7, scopes = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
+                     refresh_token_idle_ttl = $11, updated_at = $12 WHERE id = $1",
+                )
+                .bind(&c.id)
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(&c.homepage)
+                .bind(&c.owner_id)
+                .bind(c.public)
+                .bind(crate::sql::join_grant_types(&c.grant_types))
+                .bind(c.scopes.to_string())
+                .bind(c.access_token_ttl)
+                .bind(c.refresh_token_ttl)
+                .bind(c.refresh_token_idle_ttl)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(crate::sql::client_conflict)?;
+                if r.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::write_redirect_uris(&mut tx, c).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn set_client_secret(
+                &self,
+                id: &str,
+                secret: &protocol::token::Verifier,
+                previous: Option<(protocol::token::Verifier, i64)>,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE clients SET secret_verifier = $2, previous_secret_verifier = $3, \
+                     previous_secret_expires_at = $4, updated_at = $5 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(secret.as_bytes())
+                .bind(previous.as_ref().map(|(v, _)| v.as_bytes()))
+                .bind(previous.as_ref().map(|(_, at)| *at))
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_scope(&self, s: &crate::model::Scope) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO scopes (name, label, description, required_claims, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&s.name)
+                .bind(&s.label)
+                .bind(&s.description)
+                .bind(s.required_claims.join(" "))
+                .bind(s.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_write(e, crate::error::Conflict::ScopeName))?;
+                Ok(())
+            }
+
+            async fn list_scopes(&self) -> Result<Vec<crate::model::Scope>, StoreError> {
+                sqlx::query("SELECT name, label, description, required_claims, created_at FROM scopes ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(mapping::scope)
+                    .collect()
+            }
+
+            async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_authorization_code(&self, c: &crate::model::AuthorizationCode) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO authorization_codes (id, verifier, client_id, user_id, redirect_uri, redirect_uri_given, \
+                     scopes, claims, code_challenge, created_at, expires_at, consumed_at, grant_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .bind(c.id.as_bytes())
+                .bind(c.verifier.as_bytes())
+                .bind(&c.client_id)
+                .bind(&c.user_id)
+                .bind(&c.redirect_uri)
+                .bind(c.redirect_uri_given)
+                .bind(c.scopes.to_string())
+                .bind(&c.claims)
+                .bind(&c.code_challenge)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(c.consumed_at)
+                .bind(c.grant_id.as_ref().map(|g| g.as_bytes()))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn consume_authorization_code(
+                &self,
+                id: protocol::token::RowId,
+                now: i64,
+            ) -> Result<crate::model::Consumed<crate::model::AuthorizationCode>, StoreError> {
+                use crate::model::Consumed;
+                let won = sqlx::query(concat!(
+                    "UPDATE authorization_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL RETURNING ",
+                    crate::sql::code_columns!()
+                ))
+                .bind(now)
+                .bind(id.as_bytes())
+                // `fetch_all`, not `fetch_optional`: SQLite commits an
+                // `UPDATE ... RETURNING` only once the statement has run to
+                // completion, and stopping at the first row would leave the
+                // write lock held.
+                .fetch_all(&self.pool)
+                .await?;
+                if let Some(row) = won.first() {
+                    return Ok(Consumed::Now(mapping::code(row)?));
+                }
+                let seen = sqlx::query(concat!("SELECT ", crate::sql::code_columns!(), " FROM authorization_codes WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(match seen {
+                    Some(row) => Consumed::Already(mapping::code(&row)?),
+                    None => Consumed::Missing,
+                })
+            }
+
+            async fn insert_audit_event(&self, e: &crate::model::AuditEvent) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.at)
+                .bind(&e.kind)
+                .bind(&e.user_id)
+                .bind(&e.client_id)
+                .bind(&e.ip)
+                .bind(&e.detail)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn recent_audit_events(&self, limit: i64) -> Result<Vec<crate::model::AuditEvent>, StoreError> {
+                sqlx::query("SELECT at, kind, user_id, client_id, ip, detail FROM audit_events ORDER BY id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(mapping::audit)
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use implement_store;

@@ -1,0 +1,103 @@
+//! Throwaway databases for tests: a temporary SQLite file, or a fresh
+//! PostgreSQL database created next to the one `PORTCULLIS_TEST_POSTGRES_URL`
+//! names and dropped again when the handle is dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::Connection as _;
+
+/// The environment variable that enables the PostgreSQL half of the test suite.
+pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+/// Which backend a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for as long as this value does.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A fresh database on `backend`, or `None` when PostgreSQL is asked
+    /// for and `PORTCULLIS_TEST_POSTGRES_URL` is not set.
+    pub async fn create(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => Some(TestDatabase::sqlite()),
+            Backend::Postgres => TestDatabase::postgres().await,
+        }
+    }
+
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("portcullis.db").display());
+        TestDatabase {
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    pub async fn postgres() -> Option<TestDatabase> {
+        let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "portcullis_test_{}_{}_{}",
+            std::process::id(),
+            nanos,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {POSTGRES_ENV}: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create a test database");
+        let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL URL");
+        url.set_path(&name);
+        Some(TestDatabase {
+            url: url.to_string(),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime, which cannot be blocked on;
+            // a thread of its own with a small runtime does the clean-up.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&admin_url)
+                        .await
+                        .map_err(std::io::Error::other)?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                    Ok::<_, std::io::Error>(())
+                })
+            })
+            .join();
+        }
+    }
+}

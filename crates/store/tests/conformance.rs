@@ -1,0 +1,341 @@
+//! One behavioural contract, run against every backend: each test below is
+//! instantiated for SQLite and for PostgreSQL (the latter when
+//! `PORTCULLIS_TEST_POSTGRES_URL` is set; CI always sets it).
+
+use std::sync::Arc;
+
+use protocol::token::{RowId, Verifier};
+use protocol::{GrantType, RedirectUri, ScopeSet};
+use store::testing::{Backend, TestDatabase};
+use store::{AuditEvent, AuthorizationCode, Client, Consumed, Scope, Store, StoreError, User};
+
+async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
+    let Some(db) = TestDatabase::create(backend).await else {
+        eprintln!("skipped: {} is not set", store::testing::POSTGRES_ENV);
+        return None;
+    };
+    let store = store::connect(&db.url).await.expect("connect");
+    assert_eq!(store.migrate().await.expect("migrate"), vec![1]);
+    Some((db, store))
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: format!("u-{name}"),
+        username: name.to_owned(),
+        email: Some(format!("{name}@example.test")),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        disabled: false,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn client(id: &str, owner: Option<&str>) -> Client {
+    Client {
+        id: id.to_owned(),
+        name: format!("App {id}"),
+        description: "An app".to_owned(),
+        homepage: Some("https://app.test".to_owned()),
+        owner_id: owner.map(str::to_owned),
+        public: false,
+        secret: Some(Verifier::of("pc_cs_secret")),
+        previous_secret: None,
+        redirect_uris: vec![
+            RedirectUri::parse("https://app.test/cb").unwrap(),
+            RedirectUri::parse("http://127.0.0.1/cb").unwrap(),
+        ],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read write").unwrap(),
+        access_token_ttl: Some(600),
+        refresh_token_ttl: None,
+        refresh_token_idle_ttl: None,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn code(id: u8, client_id: &str, user_id: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        id: RowId::new(1_000_000 + u64::from(id), [id; 10]),
+        verifier: Verifier::of(&format!("pc_ac_{id}")),
+        client_id: client_id.to_owned(),
+        user_id: user_id.to_owned(),
+        redirect_uri: "https://app.test/cb".to_owned(),
+        redirect_uri_given: true,
+        scopes: ScopeSet::parse("read").unwrap(),
+        claims: "{}".to_owned(),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        created_at: 1_000,
+        expires_at: 1_060,
+        consumed_at: None,
+        grant_id: None,
+    }
+}
+
+async fn migrations_are_idempotent(store: Arc<dyn Store>) {
+    assert_eq!(store.migrate().await.unwrap(), Vec::<i64>::new());
+    store.ping().await.unwrap();
+}
+
+async fn users(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_user(&user("bob")).await.unwrap();
+    let mut dup = user("alice");
+    dup.id = "other".to_owned();
+    assert!(matches!(
+        store.insert_user(&dup).await,
+        Err(StoreError::Conflict(store::error_kind::Conflict::Username))
+    ));
+    assert_eq!(
+        store.user_by_username("alice").await.unwrap(),
+        Some(user("alice"))
+    );
+    assert_eq!(store.user_by_id("u-bob").await.unwrap(), Some(user("bob")));
+    assert_eq!(store.user_by_username("carol").await.unwrap(), None);
+    let names: Vec<_> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+
+    assert!(store.set_user_disabled("bob", true, 2_000).await.unwrap());
+    assert!(!store.set_user_disabled("carol", true, 2_000).await.unwrap());
+    let bob = store.user_by_username("bob").await.unwrap().unwrap();
+    assert!(bob.disabled);
+    assert_eq!(bob.updated_at, 2_000);
+    assert!(
+        store
+            .set_user_password("alice", "new-hash", 3_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .user_by_username("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "new-hash"
+    );
+}
+
+async fn clients(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    let c = client("c1", Some("u-alice"));
+    store.insert_client(&c).await.unwrap();
+    store.insert_client(&client("c2", None)).await.unwrap();
+    assert_eq!(store.client("c1").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.client("nope").await.unwrap(), None);
+
+    // The same id, or the same name for the same owner, conflicts.
+    let mut same_id = client("c1", None);
+    same_id.name = "Different".to_owned();
+    assert!(matches!(
+        store.insert_client(&same_id).await,
+        Err(StoreError::Conflict(store::error_kind::Conflict::ClientId))
+    ));
+    let mut same_name = client("c3", Some("u-alice"));
+    same_name.name = c.name.clone();
+    assert!(matches!(
+        store.insert_client(&same_name).await,
+        Err(StoreError::Conflict(
+            store::error_kind::Conflict::ClientName
+        ))
+    ));
+    let unknown_owner = client("c4", Some("u-nobody"));
+    assert!(matches!(
+        store.insert_client(&unknown_owner).await,
+        Err(StoreError::MissingReference)
+    ));
+
+    let all = store.list_clients(None).await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c1", "c2"]
+    );
+    assert_eq!(
+        all[1].redirect_uris.len(),
+        2,
+        "every listed client has its redirect URIs"
+    );
+    let mine = store.list_clients(Some("u-alice")).await.unwrap();
+    assert_eq!(mine, vec![c.clone()]);
+
+    let mut changed = c.clone();
+    changed.name = "Renamed".to_owned();
+    changed.redirect_uris = vec![RedirectUri::parse("https://other.test/cb").unwrap()];
+    changed.scopes = ScopeSet::parse("read").unwrap();
+    changed.updated_at = 5_000;
+    assert!(store.update_client(&changed).await.unwrap());
+    assert_eq!(store.client("c1").await.unwrap(), Some(changed.clone()));
+    assert!(!store.update_client(&client("nope", None)).await.unwrap());
+
+    let new = Verifier::of("pc_cs_new");
+    let old = (Verifier::of("pc_cs_secret"), 9_000);
+    assert!(
+        store
+            .set_client_secret("c1", &new, Some(old), 6_000)
+            .await
+            .unwrap()
+    );
+    let rotated = store.client("c1").await.unwrap().unwrap();
+    assert_eq!(rotated.secret, Some(new));
+    assert_eq!(rotated.previous_secret, Some(old));
+
+    assert!(store.delete_client("c1").await.unwrap());
+    assert!(!store.delete_client("c1").await.unwrap());
+    assert_eq!(store.client("c1").await.unwrap(), None);
+}
+
+async fn scopes(store: Arc<dyn Store>) {
+    let s = Scope {
+        name: "application.session".to_owned(),
+        label: "Sessions".to_owned(),
+        description: "Start application sessions".to_owned(),
+        required_claims: vec!["application_id".to_owned(), "workflow_id".to_owned()],
+        created_at: 1_000,
+    };
+    store.insert_scope(&s).await.unwrap();
+    assert!(matches!(
+        store.insert_scope(&s).await,
+        Err(StoreError::Conflict(store::error_kind::Conflict::ScopeName))
+    ));
+    assert_eq!(store.list_scopes().await.unwrap(), vec![s]);
+    assert!(store.delete_scope("application.session").await.unwrap());
+    assert!(!store.delete_scope("application.session").await.unwrap());
+    assert!(store.list_scopes().await.unwrap().is_empty());
+}
+
+async fn codes_are_consumed_once(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_client(&client("c1", None)).await.unwrap();
+    let c = code(1, "c1", "u-alice");
+    store.insert_authorization_code(&c).await.unwrap();
+    let Consumed::Now(got) = store.consume_authorization_code(c.id, 1_010).await.unwrap() else {
+        panic!("the first consumption wins");
+    };
+    assert_eq!(
+        got,
+        AuthorizationCode {
+            consumed_at: Some(1_010),
+            ..c.clone()
+        }
+    );
+    assert!(matches!(
+        store.consume_authorization_code(c.id, 1_011).await.unwrap(),
+        Consumed::Already(AuthorizationCode {
+            consumed_at: Some(1_010),
+            ..
+        })
+    ));
+    let missing = RowId::new(5, [5; 10]);
+    assert_eq!(
+        store
+            .consume_authorization_code(missing, 1_011)
+            .await
+            .unwrap(),
+        Consumed::Missing
+    );
+}
+
+async fn concurrent_consumption_has_one_winner(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_client(&client("c1", None)).await.unwrap();
+    let c = code(2, "c1", "u-alice");
+    store.insert_authorization_code(&c).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let attempts: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.consume_authorization_code(c.id, 2_000 + i).await
+            })
+        })
+        .collect();
+    let mut now = 0;
+    let mut already = 0;
+    for attempt in attempts {
+        match attempt
+            .await
+            .unwrap()
+            .expect("no attempt fails with an error")
+        {
+            Consumed::Now(_) => now += 1,
+            Consumed::Already(_) => already += 1,
+            Consumed::Missing => panic!("the code exists"),
+        }
+    }
+    assert_eq!((now, already), (1, 49));
+}
+
+async fn deleting_a_client_deletes_its_codes(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_client(&client("c1", None)).await.unwrap();
+    let c = code(3, "c1", "u-alice");
+    store.insert_authorization_code(&c).await.unwrap();
+    store.delete_client("c1").await.unwrap();
+    assert_eq!(
+        store.consume_authorization_code(c.id, 1_010).await.unwrap(),
+        Consumed::Missing
+    );
+}
+
+async fn audit_events(store: Arc<dyn Store>) {
+    for (i, kind) in ["client.created", "token.issued", "client_auth.failed"]
+        .iter()
+        .enumerate()
+    {
+        store
+            .insert_audit_event(&AuditEvent {
+                at: 1_000 + i as i64,
+                kind: (*kind).to_owned(),
+                user_id: None,
+                client_id: Some("c1".to_owned()),
+                ip: Some("127.0.0.1".to_owned()),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let recent = store.recent_audit_events(2).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["client_auth.failed", "token.issued"]
+    );
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let (_db, store) = super::open(store::testing::Backend::Sqlite).await.unwrap();
+                super::$name(store).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some((_db, store)) = super::open(store::testing::Backend::Postgres).await else { return };
+                super::$name(store).await;
+            })*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    users,
+    clients,
+    scopes,
+    codes_are_consumed_once,
+    concurrent_consumption_has_one_winner,
+    deleting_a_client_deletes_its_codes,
+    audit_events,
+);
