@@ -1,1 +1,83 @@
+//! Portcullis's use cases: load the facts, let `protocol` decide, persist
+//! the outcome, leave an audit event. Shared by the HTTP edge and the admin
+//! CLI; knows nothing about HTTP.
 
+pub mod clients;
+pub mod clock;
+mod error;
+pub mod scopes;
+mod secrets;
+pub mod users;
+
+use std::sync::Arc;
+
+use store::{AuditEvent, Store};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+
+/// Who asked for a change, for the audit trail.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The signed-in user, when there is one.
+    pub user_id: Option<String>,
+    /// The peer address, or `"cli"` for the admin commands.
+    pub ip: Option<String>,
+}
+
+impl Origin {
+    pub fn cli() -> Origin {
+        Origin {
+            user_id: None,
+            ip: Some("cli".to_owned()),
+        }
+    }
+}
+
+/// The use cases, over one store and one clock.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Service {
+        Service { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// Records an audit event. The change it describes has already happened,
+    /// so a failure to record it is logged rather than undoing the change.
+    pub(crate) async fn audit(
+        &self,
+        kind: &str,
+        origin: &Origin,
+        client_id: Option<&str>,
+        detail: String,
+    ) {
+        let event = AuditEvent {
+            at: self.now(),
+            kind: kind.to_owned(),
+            user_id: origin.user_id.clone(),
+            client_id: client_id.map(str::to_owned),
+            ip: origin.ip.clone(),
+            detail,
+        };
+        if let Err(e) = self.store.insert_audit_event(&event).await {
+            tracing::error!(kind, error = %e, "could not record an audit event");
+        }
+    }
+}

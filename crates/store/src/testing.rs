@@ -101,3 +101,45 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+impl TestDatabase {
+    /// Everything the database holds, as bytes to search: the SQLite files
+    /// (database and write-ahead log) or every row of every PostgreSQL table
+    /// as text. For tests that prove no secret is stored in plaintext.
+    pub async fn dump(&self) -> Vec<u8> {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let mut bytes = Vec::new();
+                for entry in std::fs::read_dir(dir.path()).expect("read the database directory") {
+                    bytes.extend(std::fs::read(entry.expect("a directory entry").path()).unwrap_or_default());
+                }
+                bytes
+            }
+            Cleanup::Postgres { .. } => {
+                use sqlx::Row as _;
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                let tables: Vec<String> = sqlx::query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+                let mut bytes = Vec::new();
+                for table in tables {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
+                        .fetch_all(&mut conn)
+                        .await
+                        .expect("read a table");
+                    for row in rows {
+                        bytes.extend(row.get::<String, _>(0).into_bytes());
+                        bytes.push(b'\n');
+                    }
+                }
+                bytes
+            }
+        }
+    }
+}

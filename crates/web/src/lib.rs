@@ -1,1 +1,64 @@
+//! The HTTP edge: axum routes that turn requests into `service` calls and
+//! results into responses. No SQL and no protocol rules live here.
 
+mod health;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use service::Service;
+
+/// What the HTTP edge needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// The issuer identifier (RFC 8414), e.g. `https://auth.example.com`.
+    pub issuer: String,
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub config: Arc<WebConfig>,
+}
+
+/// Largest request body accepted, in bytes.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Every route, with the layers every response gets. No socket here, so
+/// tests can call it directly.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves [`router`] on a bound listener until `shutdown` resolves; requests
+/// in flight then finish before this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

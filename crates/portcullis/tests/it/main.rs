@@ -1,0 +1,8 @@
+//! Black-box tests of the `portcullis` binary: the admin CLI and the
+//! server, driven as an operator and a client would, on SQLite and on
+//! PostgreSQL.
+
+mod architecture;
+mod cli;
+mod serve;
+mod support;

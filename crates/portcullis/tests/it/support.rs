@@ -1,0 +1,163 @@
+//! Helpers: run the binary, start a server on a random port, and
+//! instantiate a test for each backend.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub use store::testing::{Backend, TestDatabase};
+
+/// Instantiates each listed `async fn(Backend)` once per backend.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::support::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if std::env::var(store::testing::POSTGRES_ENV).is_err() {
+                    eprintln!("skipped: {} is not set", store::testing::POSTGRES_ENV);
+                    return;
+                }
+                super::$name($crate::support::Backend::Postgres).await;
+            })*
+        }
+    };
+}
+pub(crate) use both_backends;
+
+pub async fn database(backend: Backend) -> TestDatabase {
+    TestDatabase::create(backend).await.expect("a test database")
+}
+
+pub fn portcullis() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.env_remove("PORTCULLIS_DATABASE_URL")
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("PORTCULLIS_LISTEN")
+        .env_remove("PORTCULLIS_ISSUER");
+    cmd
+}
+
+/// Runs an admin command against a database, with optional stdin.
+pub fn run(db: &TestDatabase, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = portcullis();
+    cmd.arg("--database-url").arg(&db.url).args(args);
+    run_command(cmd, stdin)
+}
+
+pub fn run_command(mut cmd: Command, stdin: Option<&str>) -> Output {
+    use std::io::Write as _;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start portcullis");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait for portcullis")
+}
+
+/// Runs a command that must succeed with `--json` and returns its document.
+pub fn run_json(db: &TestDatabase, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(db, &all, stdin);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("exactly one JSON document on stdout")
+}
+
+/// Runs a command that must fail, and returns its stderr.
+pub fn run_err(db: &TestDatabase, args: &[&str]) -> String {
+    let out = run(db, args, None);
+    assert!(!out.status.success(), "{args:?} should have failed");
+    assert!(out.stdout.is_empty(), "a failed command prints nothing on stdout");
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+/// A running `portcullis serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base_url: String,
+    pub banner: String,
+}
+
+impl Server {
+    /// Starts `portcullis serve` on a random port in `dir`, with extra arguments.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut cmd = portcullis();
+        cmd.current_dir(dir)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start portcullis serve");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).expect("read the banner");
+        let base_url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+            .to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        Server { child, base_url, banner }
+    }
+
+    pub fn start_on(db: &TestDatabase, dir: &Path) -> Server {
+        Server::start(dir, &["--database-url", &db.url])
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
+        wait_timeout(&mut self.child, Duration::from_secs(10)).expect("portcullis exits after SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// An HTTP client that never follows redirects.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
