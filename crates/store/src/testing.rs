@@ -111,13 +111,17 @@ impl TestDatabase {
             Cleanup::Dir(dir) => {
                 let mut bytes = Vec::new();
                 for entry in std::fs::read_dir(dir.path()).expect("read the database directory") {
-                    bytes.extend(std::fs::read(entry.expect("a directory entry").path()).unwrap_or_default());
+                    bytes.extend(
+                        std::fs::read(entry.expect("a directory entry").path()).unwrap_or_default(),
+                    );
                 }
                 bytes
             }
             Cleanup::Postgres { .. } => {
                 use sqlx::Row as _;
-                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
                 let tables: Vec<String> = sqlx::query(
                     "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
                 )
@@ -129,10 +133,12 @@ impl TestDatabase {
                 .collect();
                 let mut bytes = Vec::new();
                 for table in tables {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
-                        .fetch_all(&mut conn)
-                        .await
-                        .expect("read a table");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT t::text FROM {table} t"
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("read a table");
                     for row in rows {
                         bytes.extend(row.get::<String, _>(0).into_bytes());
                         bytes.push(b'\n');

@@ -32,7 +32,9 @@ macro_rules! both_backends {
 pub(crate) use both_backends;
 
 pub async fn database(backend: Backend) -> TestDatabase {
-    TestDatabase::create(backend).await.expect("a test database")
+    TestDatabase::create(backend)
+        .await
+        .expect("a test database")
 }
 
 pub fn portcullis() -> Command {
@@ -53,7 +55,9 @@ pub fn run(db: &TestDatabase, args: &[&str], stdin: Option<&str>) -> Output {
 
 pub fn run_command(mut cmd: Command, stdin: Option<&str>) -> Output {
     use std::io::Write as _;
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("start portcullis");
     let mut input = child.stdin.take().expect("stdin");
     if let Some(text) = stdin {
@@ -68,7 +72,11 @@ pub fn run_json(db: &TestDatabase, args: &[&str], stdin: Option<&str>) -> serde_
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let out = run(db, &all, stdin);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("exactly one JSON document on stdout")
 }
 
@@ -76,7 +84,10 @@ pub fn run_json(db: &TestDatabase, args: &[&str], stdin: Option<&str>) -> serde_
 pub fn run_err(db: &TestDatabase, args: &[&str]) -> String {
     let out = run(db, args, None);
     assert!(!out.status.success(), "{args:?} should have failed");
-    assert!(out.stdout.is_empty(), "a failed command prints nothing on stdout");
+    assert!(
+        out.stdout.is_empty(),
+        "a failed command prints nothing on stdout"
+    );
     String::from_utf8(out.stderr).expect("utf-8")
 }
 
@@ -113,7 +124,11 @@ impl Server {
                 sink.clear();
             }
         });
-        Server { child, base_url, banner }
+        Server {
+            child,
+            base_url,
+            banner,
+        }
     }
 
     pub fn start_on(db: &TestDatabase, dir: &Path) -> Server {
@@ -126,8 +141,12 @@ impl Server {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill -TERM");
-        wait_timeout(&mut self.child, Duration::from_secs(10)).expect("portcullis exits after SIGTERM")
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        wait_timeout(&mut self.child, Duration::from_secs(10))
+            .expect("portcullis exits after SIGTERM")
     }
 }
 
@@ -159,5 +178,7 @@ pub fn http() -> reqwest::Client {
 
 /// Whether `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
