@@ -89,6 +89,54 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Consumed<AuthorizationCode>, StoreError>;
 
+    /// Redeems a code and stores what it issues, in one transaction: of
+    /// any number of concurrent calls for one code, exactly one gets
+    /// [`Redeemed::Issued`]; the others learn which grant it issued.
+    async fn redeem_authorization_code(
+        &self,
+        code_id: RowId,
+        now: UnixTime,
+        issue: &Issue,
+    ) -> Result<Redeemed, StoreError>;
+    /// Stores a grant with its first tokens, in one transaction.
+    async fn insert_issue(&self, issue: &Issue) -> Result<(), StoreError>;
+    async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
+    /// Revokes a grant and every access and refresh token in it.
+    async fn revoke_grant(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
+
+    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+    async fn access_token(&self, id: RowId) -> Result<Option<AccessToken>, StoreError>;
+    async fn revoke_access_token(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
+
+    async fn refresh_token(&self, id: RowId) -> Result<Option<RefreshToken>, StoreError>;
+    /// Spends a live refresh token and stores its successors, in one
+    /// transaction: of any number of concurrent calls for one token,
+    /// exactly one gets [`Rotated::Now`].
+    async fn rotate_refresh_token(
+        &self,
+        old: RowId,
+        now: UnixTime,
+        access: &AccessToken,
+        refresh: &RefreshToken,
+    ) -> Result<Rotated, StoreError>;
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn session(&self, id: RowId) -> Result<Option<Session>, StoreError>;
+    async fn delete_session(&self, id: RowId) -> Result<bool, StoreError>;
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    /// Creates or replaces the consent of a user for a client.
+    async fn put_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+
+    /// The secret stored under `name`, storing `candidate` first if there is
+    /// none. Concurrent first calls on several nodes all get the same value.
+    async fn server_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: UnixTime,
+    ) -> Result<Vec<u8>, StoreError>;
+
     async fn insert_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The most recent events, newest first.
     async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError>;

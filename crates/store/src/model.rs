@@ -94,3 +94,107 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub detail: String,
 }
+
+/// One authorization and everything issued from it: a token family.
+/// Revoking the grant revokes every token in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: RowId,
+    pub client_id: String,
+    /// `None` for grants a client holds for itself.
+    pub user_id: Option<String>,
+    pub scopes: ScopeSet,
+    /// JSON object of claims bound to the grant.
+    pub claims: String,
+    pub created_at: UnixTime,
+    /// No refresh token of this grant lives past this.
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken {
+    pub id: RowId,
+    pub verifier: Verifier,
+    /// `None` for client-credentials tokens, which belong to no grant.
+    pub grant_id: Option<RowId>,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scopes: ScopeSet,
+    pub claims: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub id: RowId,
+    pub verifier: Verifier,
+    pub grant_id: RowId,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scopes: ScopeSet,
+    pub created_at: UnixTime,
+    /// The earlier of the idle limit (from `created_at`) and the grant's absolute limit.
+    pub expires_at: UnixTime,
+    /// When it was exchanged for its successor; a rotated token is spent.
+    pub rotated_at: Option<UnixTime>,
+    pub successor_id: Option<RowId>,
+    pub successor_access_id: Option<RowId>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// What a grant starts with: the grant, its first access token and,
+/// where the client may have one, its first refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub grant: Grant,
+    pub access: AccessToken,
+    pub refresh: Option<RefreshToken>,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The code was unused; it is now spent and the grant is stored.
+    Issued,
+    /// The code had been redeemed before; `grant_id` is what it issued.
+    Replayed {
+        grant_id: Option<RowId>,
+    },
+    Missing,
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rotated {
+    /// The token was live; it is now spent and its successors are stored.
+    Now,
+    /// The token had been rotated or revoked before (as it is now).
+    Already(RefreshToken),
+    Missing,
+}
+
+/// A signed-in browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: RowId,
+    pub verifier: Verifier,
+    pub user_id: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub last_seen_at: UnixTime,
+}
+
+/// What a user has allowed a client, remembered so the consent page is
+/// shown again only for more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub last_used_at: UnixTime,
+}

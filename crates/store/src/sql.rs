@@ -31,7 +31,29 @@ macro_rules! code_columns {
          code_challenge, created_at, expires_at, consumed_at, grant_id"
     };
 }
-pub(crate) use {client_columns, code_columns, user_columns};
+macro_rules! grant_columns {
+    () => {
+        "id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at"
+    };
+}
+macro_rules! access_columns {
+    () => {
+        "id, verifier, grant_id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at"
+    };
+}
+macro_rules! refresh_columns {
+    () => {
+        "id, verifier, grant_id, client_id, user_id, scopes, created_at, expires_at, rotated_at, \
+         successor_id, successor_access_id, revoked_at"
+    };
+}
+pub(crate) use {
+    access_columns, client_columns, code_columns, grant_columns, refresh_columns, user_columns,
+};
+
+pub(crate) fn opt_row_id(b: Option<Vec<u8>>) -> Result<Option<RowId>, StoreError> {
+    b.as_deref().map(row_id).transpose()
+}
 
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {detail}"))
@@ -164,6 +186,73 @@ macro_rules! implement_store {
                 })
             }
 
+            pub(super) fn grant(r: &DbRow) -> Result<Grant, StoreError> {
+                Ok(Grant {
+                    id: row_id(r.try_get("id")?)?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    claims: r.try_get("claims")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            pub(super) fn access(r: &DbRow) -> Result<AccessToken, StoreError> {
+                Ok(AccessToken {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    grant_id: opt_row_id(r.try_get("grant_id")?)?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    claims: r.try_get("claims")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            pub(super) fn refresh(r: &DbRow) -> Result<RefreshToken, StoreError> {
+                Ok(RefreshToken {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    grant_id: row_id(r.try_get("grant_id")?)?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    rotated_at: r.try_get("rotated_at")?,
+                    successor_id: opt_row_id(r.try_get("successor_id")?)?,
+                    successor_access_id: opt_row_id(r.try_get("successor_access_id")?)?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            pub(super) fn session(r: &DbRow) -> Result<Session, StoreError> {
+                Ok(Session {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    user_id: r.try_get("user_id")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                })
+            }
+
+            pub(super) fn consent(r: &DbRow) -> Result<Consent, StoreError> {
+                Ok(Consent {
+                    user_id: r.try_get("user_id")?,
+                    client_id: r.try_get("client_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                })
+            }
+
             pub(super) fn audit(r: &DbRow) -> Result<AuditEvent, StoreError> {
                 Ok(AuditEvent {
                     at: r.try_get("at")?,
@@ -207,6 +296,81 @@ macro_rules! implement_store {
                     if let Some(c) = clients.iter_mut().find(|c| c.id == id) {
                         c.redirect_uris.push(crate::sql::redirect_uri(&uri)?);
                     }
+                }
+                Ok(())
+            }
+
+            async fn insert_access(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                t: &crate::model::AccessToken,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO access_tokens (id, verifier, grant_id, client_id, user_id, scopes, claims, \
+                     created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(t.id.as_bytes())
+                .bind(t.verifier.as_bytes())
+                .bind(t.grant_id.as_ref().map(|g| g.as_bytes()))
+                .bind(&t.client_id)
+                .bind(&t.user_id)
+                .bind(t.scopes.to_string())
+                .bind(&t.claims)
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.revoked_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_refresh(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                t: &crate::model::RefreshToken,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, verifier, grant_id, client_id, user_id, scopes, created_at, \
+                     expires_at, rotated_at, successor_id, successor_access_id, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(t.id.as_bytes())
+                .bind(t.verifier.as_bytes())
+                .bind(t.grant_id.as_bytes())
+                .bind(&t.client_id)
+                .bind(&t.user_id)
+                .bind(t.scopes.to_string())
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.rotated_at)
+                .bind(t.successor_id.as_ref().map(|g| g.as_bytes()))
+                .bind(t.successor_access_id.as_ref().map(|g| g.as_bytes()))
+                .bind(t.revoked_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_issue_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                issue: &crate::model::Issue,
+            ) -> Result<(), StoreError> {
+                let g = &issue.grant;
+                sqlx::query(
+                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(g.id.as_bytes())
+                .bind(&g.client_id)
+                .bind(&g.user_id)
+                .bind(g.scopes.to_string())
+                .bind(&g.claims)
+                .bind(g.created_at)
+                .bind(g.expires_at)
+                .bind(g.revoked_at)
+                .execute(&mut *conn)
+                .await?;
+                Self::insert_access(&mut *conn, &issue.access).await?;
+                if let Some(refresh) = &issue.refresh {
+                    Self::insert_refresh(&mut *conn, refresh).await?;
                 }
                 Ok(())
             }
@@ -531,6 +695,226 @@ macro_rules! implement_store {
                     Some(row) => Consumed::Already(mapping::code(&row)?),
                     None => Consumed::Missing,
                 })
+            }
+
+            async fn redeem_authorization_code(
+                &self,
+                code_id: protocol::token::RowId,
+                now: i64,
+                issue: &crate::model::Issue,
+            ) -> Result<crate::model::Redeemed, StoreError> {
+                use crate::model::Redeemed;
+                use sqlx::Row as _;
+                let mut tx = self.pool.begin().await?;
+                let spent = sqlx::query(
+                    "UPDATE authorization_codes SET consumed_at = $1, grant_id = $2 WHERE id = $3 AND consumed_at IS NULL",
+                )
+                .bind(now)
+                .bind(issue.grant.id.as_bytes())
+                .bind(code_id.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+                if spent.rows_affected() == 1 {
+                    Self::insert_issue_in(&mut *tx, issue).await?;
+                    tx.commit().await?;
+                    return Ok(Redeemed::Issued);
+                }
+                let seen = sqlx::query("SELECT grant_id FROM authorization_codes WHERE id = $1")
+                    .bind(code_id.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                Ok(match seen {
+                    Some(row) => Redeemed::Replayed { grant_id: crate::sql::opt_row_id(row.try_get("grant_id")?)? },
+                    None => Redeemed::Missing,
+                })
+            }
+
+            async fn insert_issue(&self, issue: &crate::model::Issue) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                Self::insert_issue_in(&mut *tx, issue).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn grant(&self, id: protocol::token::RowId) -> Result<Option<crate::model::Grant>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::grant_columns!(), " FROM grants WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::grant)
+                    .transpose()
+            }
+
+            async fn revoke_grant(&self, id: protocol::token::RowId, now: i64) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let r = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+                for sql in [
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
+                ] {
+                    sqlx::query(sql).bind(now).bind(id.as_bytes()).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn insert_access_token(&self, t: &crate::model::AccessToken) -> Result<(), StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                Self::insert_access(&mut conn, t).await
+            }
+
+            async fn access_token(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::AccessToken>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::access_columns!(), " FROM access_tokens WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::access)
+                    .transpose()
+            }
+
+            async fn revoke_access_token(&self, id: protocol::token::RowId, now: i64) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id.as_bytes())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn refresh_token(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::RefreshToken>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::refresh_columns!(), " FROM refresh_tokens WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::refresh)
+                    .transpose()
+            }
+
+            async fn rotate_refresh_token(
+                &self,
+                old: protocol::token::RowId,
+                now: i64,
+                access: &crate::model::AccessToken,
+                refresh: &crate::model::RefreshToken,
+            ) -> Result<crate::model::Rotated, StoreError> {
+                use crate::model::Rotated;
+                let mut tx = self.pool.begin().await?;
+                let spent = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $1, successor_id = $2, successor_access_id = $3 \
+                     WHERE id = $4 AND rotated_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(refresh.id.as_bytes())
+                .bind(access.id.as_bytes())
+                .bind(old.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+                if spent.rows_affected() == 1 {
+                    Self::insert_access(&mut *tx, access).await?;
+                    Self::insert_refresh(&mut *tx, refresh).await?;
+                    tx.commit().await?;
+                    return Ok(Rotated::Now);
+                }
+                let seen = sqlx::query(concat!("SELECT ", crate::sql::refresh_columns!(), " FROM refresh_tokens WHERE id = $1"))
+                    .bind(old.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                Ok(match seen {
+                    Some(row) => Rotated::Already(mapping::refresh(&row)?),
+                    None => Rotated::Missing,
+                })
+            }
+
+            async fn insert_session(&self, s: &crate::model::Session) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (id, verifier, user_id, created_at, expires_at, last_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(s.id.as_bytes())
+                .bind(s.verifier.as_bytes())
+                .bind(&s.user_id)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(s.last_seen_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, id: protocol::token::RowId) -> Result<Option<crate::model::Session>, StoreError> {
+                sqlx::query("SELECT id, verifier, user_id, created_at, expires_at, last_seen_at FROM sessions WHERE id = $1")
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::session)
+                    .transpose()
+            }
+
+            async fn delete_session(&self, id: protocol::token::RowId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.as_bytes()).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<crate::model::Consent>, StoreError> {
+                sqlx::query(
+                    "SELECT user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
+                     WHERE user_id = $1 AND client_id = $2",
+                )
+                .bind(user_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(mapping::consent)
+                .transpose()
+            }
+
+            async fn put_consent(&self, c: &crate::model::Consent) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, client_id) DO UPDATE SET \
+                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at",
+                )
+                .bind(&c.user_id)
+                .bind(&c.client_id)
+                .bind(c.scopes.to_string())
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .bind(c.last_used_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn server_secret(&self, name: &str, candidate: &[u8], now: i64) -> Result<Vec<u8>, StoreError> {
+                use sqlx::Row as _;
+                sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(candidate)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("value")?)
             }
 
             async fn insert_audit_event(&self, e: &crate::model::AuditEvent) -> Result<(), StoreError> {

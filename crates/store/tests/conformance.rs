@@ -7,7 +7,10 @@ use std::sync::Arc;
 use protocol::token::{RowId, Verifier};
 use protocol::{GrantType, RedirectUri, ScopeSet};
 use store::testing::{Backend, TestDatabase};
-use store::{AuditEvent, AuthorizationCode, Client, Consumed, Scope, Store, StoreError, User};
+use store::{
+    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, Consumed, Grant, Issue, Redeemed,
+    RefreshToken, Rotated, Scope, Session, Store, StoreError, User,
+};
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let Some(db) = TestDatabase::create(backend).await else {
@@ -310,6 +313,234 @@ async fn audit_events(store: Arc<dyn Store>) {
     );
 }
 
+fn rid(n: u64) -> RowId {
+    RowId::new(2_000_000 + n, [n as u8; 10])
+}
+
+fn issue(n: u64, client_id: &str, user_id: &str) -> Issue {
+    let grant = Grant {
+        id: rid(n),
+        client_id: client_id.to_owned(),
+        user_id: Some(user_id.to_owned()),
+        scopes: ScopeSet::parse("read").unwrap(),
+        claims: "{}".to_owned(),
+        created_at: 1_000,
+        expires_at: 100_000,
+        revoked_at: None,
+    };
+    Issue {
+        access: access(n + 1, Some(grant.id), client_id, Some(user_id)),
+        refresh: Some(refresh(n + 2, grant.id, client_id, user_id)),
+        grant,
+    }
+}
+
+fn access(n: u64, grant_id: Option<RowId>, client_id: &str, user_id: Option<&str>) -> AccessToken {
+    AccessToken {
+        id: rid(n),
+        verifier: Verifier::of(&format!("pc_at_{n}")),
+        grant_id,
+        client_id: client_id.to_owned(),
+        user_id: user_id.map(str::to_owned),
+        scopes: ScopeSet::parse("read").unwrap(),
+        claims: "{}".to_owned(),
+        created_at: 1_000,
+        expires_at: 4_600,
+        revoked_at: None,
+    }
+}
+
+fn refresh(n: u64, grant_id: RowId, client_id: &str, user_id: &str) -> RefreshToken {
+    RefreshToken {
+        id: rid(n),
+        verifier: Verifier::of(&format!("pc_rt_{n}")),
+        grant_id,
+        client_id: client_id.to_owned(),
+        user_id: Some(user_id.to_owned()),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        expires_at: 50_000,
+        rotated_at: None,
+        successor_id: None,
+        successor_access_id: None,
+        revoked_at: None,
+    }
+}
+
+async fn with_alice_and_client(store: &Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_client(&client("c1", None)).await.unwrap();
+}
+
+async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let c = code(4, "c1", "u-alice");
+    store.insert_authorization_code(&c).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let attempts: Vec<_> = (0..50u64)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .redeem_authorization_code(c.id, 1_010, &issue(100 + i * 3, "c1", "u-alice"))
+                    .await
+            })
+        })
+        .collect();
+    let mut issued = Vec::new();
+    let mut replays = Vec::new();
+    for (i, attempt) in attempts.into_iter().enumerate() {
+        match attempt
+            .await
+            .unwrap()
+            .expect("no attempt fails with an error")
+        {
+            Redeemed::Issued => issued.push(i as u64),
+            Redeemed::Replayed { grant_id } => replays.push(grant_id),
+            Redeemed::Missing => panic!("the code exists"),
+        }
+    }
+    assert_eq!(issued.len(), 1);
+    let winner = rid(100 + issued[0] * 3);
+    assert_eq!(replays.len(), 49);
+    assert!(
+        replays.iter().all(|g| *g == Some(winner)),
+        "every replay names the winner's grant"
+    );
+    let grant = store
+        .grant(winner)
+        .await
+        .unwrap()
+        .expect("the winner's grant is stored");
+    assert_eq!(grant.revoked_at, None);
+    // A loser's grant was never stored.
+    let loser = (0..50u64).find(|i| *i != issued[0]).unwrap();
+    assert_eq!(store.grant(rid(100 + loser * 3)).await.unwrap(), None);
+
+    // Revoking the grant revokes every token in it.
+    assert!(store.revoke_grant(winner, 2_000).await.unwrap());
+    assert!(
+        !store.revoke_grant(winner, 2_001).await.unwrap(),
+        "already revoked"
+    );
+    let at = store
+        .access_token(rid(100 + issued[0] * 3 + 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(at.revoked_at, Some(2_000));
+    let rt = store
+        .refresh_token(rid(100 + issued[0] * 3 + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rt.revoked_at, Some(2_000));
+}
+
+async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let first = issue(10, "c1", "u-alice");
+    store.insert_issue(&first).await.unwrap();
+    let old = first.refresh.as_ref().unwrap().id;
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let attempts: Vec<_> = (0..50u64)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let a = access(500 + i * 2, Some(rid(10)), "c1", Some("u-alice"));
+                let r = refresh(501 + i * 2, rid(10), "c1", "u-alice");
+                (i, store.rotate_refresh_token(old, 1_500, &a, &r).await)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            (i, Ok(Rotated::Now)) => winners.push(i),
+            (_, Ok(Rotated::Already(t))) => assert_eq!(t.rotated_at, Some(1_500)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let spent = store.refresh_token(old).await.unwrap().unwrap();
+    assert_eq!(spent.successor_id, Some(rid(501 + winners[0] * 2)));
+    assert_eq!(spent.successor_access_id, Some(rid(500 + winners[0] * 2)));
+    assert!(
+        store
+            .refresh_token(rid(501 + winners[0] * 2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let missing = store
+        .rotate_refresh_token(
+            rid(9_999),
+            1_600,
+            &access(900, None, "c1", None),
+            &refresh(901, rid(10), "c1", "u-alice"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing, Rotated::Missing);
+}
+
+async fn access_tokens(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let t = access(20, None, "c1", None);
+    store.insert_access_token(&t).await.unwrap();
+    assert_eq!(store.access_token(t.id).await.unwrap(), Some(t.clone()));
+    assert!(store.revoke_access_token(t.id, 3_000).await.unwrap());
+    assert!(!store.revoke_access_token(t.id, 3_001).await.unwrap());
+    assert_eq!(
+        store.access_token(t.id).await.unwrap().unwrap().revoked_at,
+        Some(3_000)
+    );
+    assert_eq!(store.access_token(rid(21)).await.unwrap(), None);
+    // Deleting the client deletes its tokens.
+    store.delete_client("c1").await.unwrap();
+    assert_eq!(store.access_token(t.id).await.unwrap(), None);
+}
+
+async fn sessions_and_consents(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let s = Session {
+        id: rid(30),
+        verifier: Verifier::of("pc_ss_x"),
+        user_id: "u-alice".to_owned(),
+        created_at: 1_000,
+        expires_at: 9_000,
+        last_seen_at: 1_000,
+    };
+    store.insert_session(&s).await.unwrap();
+    assert_eq!(store.session(s.id).await.unwrap(), Some(s.clone()));
+    assert!(store.delete_session(s.id).await.unwrap());
+    assert_eq!(store.session(s.id).await.unwrap(), None);
+
+    assert_eq!(store.consent("u-alice", "c1").await.unwrap(), None);
+    let mut c = Consent {
+        user_id: "u-alice".to_owned(),
+        client_id: "c1".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        updated_at: 1_000,
+        last_used_at: 1_000,
+    };
+    store.put_consent(&c).await.unwrap();
+    c.scopes = ScopeSet::parse("read write").unwrap();
+    c.updated_at = 2_000;
+    store.put_consent(&c).await.unwrap();
+    assert_eq!(store.consent("u-alice", "c1").await.unwrap(), Some(c));
+}
+
+async fn server_secrets_are_generated_once(store: Arc<dyn Store>) {
+    let first = store.server_secret("k", b"one", 1).await.unwrap();
+    let second = store.server_secret("k", b"two", 2).await.unwrap();
+    assert_eq!(first, b"one");
+    assert_eq!(second, b"one");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -338,4 +569,9 @@ conformance!(
     concurrent_consumption_has_one_winner,
     deleting_a_client_deletes_its_codes,
     audit_events,
+    concurrent_code_redemption_issues_once,
+    concurrent_refresh_rotation_rotates_once,
+    access_tokens,
+    sessions_and_consents,
+    server_secrets_are_generated_once,
 );

@@ -114,6 +114,7 @@ CREATE TABLE refresh_tokens (
     expires_at       BIGINT NOT NULL,
     rotated_at       BIGINT,
     successor_id     BYTEA,
+    successor_access_id BYTEA,
     revoked_at       BIGINT
 );
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);
@@ -154,3 +155,11 @@ CREATE TABLE audit_events (
     detail    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_events_at ON audit_events (at);
+
+-- Keys the server generates once and every node shares (for example the
+-- key that derives a rotated refresh token's successor).
+CREATE TABLE server_secrets (
+    name       TEXT PRIMARY KEY,
+    value      BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -114,6 +114,7 @@ CREATE TABLE refresh_tokens (
     expires_at       INTEGER NOT NULL,
     rotated_at       INTEGER,
     successor_id     BLOB,
+    successor_access_id BLOB,
     revoked_at       INTEGER
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);
@@ -154,3 +155,11 @@ CREATE TABLE audit_events (
     detail    TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX audit_events_at ON audit_events (at);
+
+-- Keys the server generates once and every node shares (for example the
+-- key that derives a rotated refresh token's successor).
+CREATE TABLE server_secrets (
+    name       TEXT PRIMARY KEY,
+    value      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
