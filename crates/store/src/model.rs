@@ -172,7 +172,7 @@ pub enum Rotated {
     /// The token was live; it is now spent and its successors are stored.
     Now,
     /// The token had been rotated or revoked before (as it is now).
-    Already(RefreshToken),
+    Already(Box<RefreshToken>),
     Missing,
 }
 

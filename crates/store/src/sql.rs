@@ -835,7 +835,7 @@ macro_rules! implement_store {
                     .await?;
                 tx.rollback().await?;
                 Ok(match seen {
-                    Some(row) => Rotated::Already(mapping::refresh(&row)?),
+                    Some(row) => Rotated::Already(Box::new(mapping::refresh(&row)?)),
                     None => Rotated::Missing,
                 })
             }
