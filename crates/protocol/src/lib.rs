@@ -8,8 +8,10 @@
 //! named as in the RFCs.
 
 pub mod client;
+pub mod client_auth;
 pub mod error;
 pub mod grant_type;
+pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
@@ -17,5 +19,6 @@ pub mod token;
 
 pub use error::{ErrorCode, OAuthError};
 pub use grant_type::GrantType;
+pub use params::Params;
 pub use redirect_uri::RedirectUri;
 pub use scope::{ScopeName, ScopeSet};
