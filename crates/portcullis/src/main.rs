@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use service::{Service, SystemClock};
+use service::{Policy, Service, SystemClock};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if !applied.is_empty() {
         tracing::info!(?applied, "applied database migrations");
     }
-    let service = Service::new(store, Arc::new(SystemClock));
+    let service = Service::open(store, Arc::new(SystemClock), Policy::default()).await?;
 
     let output = match cli.command {
         Command::Serve(_) => return serve::run(service, settings).await,

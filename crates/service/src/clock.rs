@@ -5,6 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync + 'static {
     /// Unix time in seconds.
     fn now(&self) -> i64;
+    /// Unix time in milliseconds (for time-ordered row ids).
+    fn now_millis(&self) -> u64 {
+        (self.now().max(0) as u64) * 1000
+    }
 }
 
 /// The operating system's clock.
@@ -13,9 +17,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
+        (self.now_millis() / 1000) as i64
+    }
+
+    fn now_millis(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
+            .map_or(0, |d| d.as_millis() as u64)
     }
 }
 

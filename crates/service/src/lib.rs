@@ -5,6 +5,8 @@
 pub mod clients;
 pub mod clock;
 mod error;
+pub mod oauth;
+mod policy;
 pub mod scopes;
 mod secrets;
 pub mod users;
@@ -15,6 +17,7 @@ use store::{AuditEvent, Store};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use policy::Policy;
 
 /// Who asked for a change, for the audit trail.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,11 +42,48 @@ impl Origin {
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    policy: Arc<Policy>,
+    keys: Arc<Keys>,
+}
+
+/// Keys the server generates once and keeps in the store, so every node
+/// of a deployment shares them.
+struct Keys {
+    /// Derives a rotated refresh token's successors from the token presented.
+    successor: Vec<u8>,
+    /// Seals the pending authorization request carried by the consent form.
+    #[allow(dead_code)]
+    interaction: Vec<u8>,
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Service {
-        Service { store, clock }
+    /// Opens the service over a migrated store, creating the server keys on
+    /// first use.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+    ) -> Result<Service, ServiceError> {
+        let now = clock.now();
+        let successor = store
+            .server_secret("refresh-successor", &secrets::random::<32>()?, now)
+            .await?;
+        let interaction = store
+            .server_secret("interaction", &secrets::random::<32>()?, now)
+            .await?;
+        Ok(Service {
+            store,
+            clock,
+            policy: Arc::new(policy),
+            keys: Arc::new(Keys {
+                successor,
+                interaction,
+            }),
+        })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

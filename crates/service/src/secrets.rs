@@ -16,13 +16,11 @@ pub(crate) fn random<const N: usize>() -> Result<[u8; N], ServiceError> {
 }
 
 /// A fresh, time-ordered row id.
-#[allow(dead_code)]
 pub(crate) fn row_id(now_millis: u64) -> Result<RowId, ServiceError> {
     Ok(RowId::new(now_millis, random()?))
 }
 
 /// A new credential that carries its row id, with 256 random bits.
-#[allow(dead_code)]
 pub(crate) fn credential(kind: Kind, id: RowId) -> Result<String, ServiceError> {
     Ok(token::encode(kind, id, &random::<SECRET_LEN>()?))
 }

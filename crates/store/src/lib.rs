@@ -81,6 +81,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_scope(&self, name: &str) -> Result<bool, StoreError>;
 
     async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    async fn authorization_code(&self, id: RowId) -> Result<Option<AuthorizationCode>, StoreError>;
     /// Marks a code consumed, atomically: of any number of concurrent calls
     /// for one code, exactly one gets [`Consumed::Now`].
     async fn consume_authorization_code(

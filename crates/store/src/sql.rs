@@ -666,6 +666,19 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            async fn authorization_code(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::AuthorizationCode>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::code_columns!(), " FROM authorization_codes WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::code)
+                    .transpose()
+            }
+
             async fn consume_authorization_code(
                 &self,
                 id: protocol::token::RowId,

@@ -149,3 +149,32 @@ impl TestDatabase {
         }
     }
 }
+
+impl TestDatabase {
+    /// Whether the database is intact: SQLite's `PRAGMA integrity_check`
+    /// (and a foreign-key check), or a query for PostgreSQL.
+    pub async fn integrity_ok(&self) -> bool {
+        match &self.cleanup {
+            Cleanup::Dir(_) => {
+                use sqlx::Row as _;
+                let Ok(mut conn) = sqlx::SqliteConnection::connect(&self.url).await else {
+                    return false;
+                };
+                let integrity: Option<String> = sqlx::query("PRAGMA integrity_check")
+                    .fetch_one(&mut conn)
+                    .await
+                    .ok()
+                    .and_then(|r| r.try_get(0).ok());
+                let dangling = sqlx::query("PRAGMA foreign_key_check")
+                    .fetch_all(&mut conn)
+                    .await
+                    .map(|r| r.len());
+                integrity.as_deref() == Some("ok") && dangling.ok() == Some(0)
+            }
+            Cleanup::Postgres { .. } => match sqlx::PgConnection::connect(&self.url).await {
+                Ok(mut conn) => sqlx::query("SELECT 1").execute(&mut conn).await.is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+}

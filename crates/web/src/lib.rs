@@ -2,6 +2,7 @@
 //! results into responses. No SQL and no protocol rules live here.
 
 mod health;
+mod oauth;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,20 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// Every route, with the layers every response gets. No socket here, so
 /// tests can call it directly.
 pub fn router(state: AppState) -> Router {
+    use axum::routing::{get, post};
     Router::new()
         .merge(health::routes())
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/oauth2/token", post(oauth::token))
+        .route("/oauth2/revoke", post(oauth::revoke))
+        .route("/oauth2/introspect", post(oauth::introspect))
+        .route(
+            "/oauth2/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -4,5 +4,6 @@
 
 mod architecture;
 mod cli;
+mod client_credentials;
 mod serve;
 mod support;

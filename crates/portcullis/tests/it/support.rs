@@ -182,3 +182,62 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+
+/// The `oauth2` crate's HTTP client, over reqwest, with redirects off.
+pub async fn oauth_http(
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let (parts, body) = request.into_parts();
+    let response = http()
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await?;
+    let mut builder = oauth2::http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    Ok(builder
+        .body(response.bytes().await?.to_vec())
+        .expect("a response"))
+}
+
+/// A confidential client created with the CLI: (client_id, client_secret).
+pub fn confidential_client(db: &TestDatabase, name: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec!["client", "create", "--name", name];
+    args.extend_from_slice(extra);
+    let v = run_json(db, &args, None);
+    (
+        v["client_id"].as_str().unwrap().to_owned(),
+        v["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Posts a form to a back-channel endpoint with HTTP Basic credentials.
+pub async fn post_form(
+    url: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = http().post(url).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(form_encode(id), Some(form_encode(secret)));
+    }
+    req.send().await.expect("the server answers")
+}
+
+/// RFC 6749 section 2.3.1: Basic credentials are form-encoded first.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*') {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,752 @@
+//! The back channel: client authentication, the token endpoint's grants,
+//! revocation (RFC 7009), introspection (RFC 7662) and bearer-token lookup
+//! (RFC 6750).
+
+use protocol::client_auth::{self, Presented};
+use protocol::pkce::CodeChallenge;
+use protocol::token::{self, Kind, RowId, Verifier};
+use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
+use store::{AccessToken, Client, Grant, Issue, Redeemed, RefreshToken, Rotated, User};
+
+use crate::{Origin, Service, ServiceError, secrets};
+
+/// A successful token response (RFC 6749 section 5.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: ScopeSet,
+    pub refresh_token: Option<String>,
+}
+
+/// What introspection may say about an active token (RFC 7662 section 2.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveToken {
+    pub kind: Kind,
+    pub client_id: String,
+    pub scope: ScopeSet,
+    /// The user's id, or the client id for a client's own token.
+    pub sub: String,
+    pub username: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Whose identity a bearer token carries, for the userinfo endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub client_id: String,
+    pub scope: ScopeSet,
+}
+
+fn invalid_client(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(e: ServiceError) -> OAuthError {
+        tracing::error!(error = %e, "request failed");
+        OAuthError::new(
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        )
+    }
+}
+
+/// Store failures become `server_error` through [`ServiceError`].
+fn db<T>(r: Result<T, store::StoreError>) -> Result<T, ServiceError> {
+    r.map_err(ServiceError::from)
+}
+
+impl Service {
+    /// Authenticates the client of a back-channel request. Unknown clients
+    /// and wrong secrets get the same answer; every failure is audited.
+    pub async fn authenticate_client(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<Client, OAuthError> {
+        let presented = client_auth::presented(authorization, params).map_err(|e| e.error)?;
+        let Some(presented) = presented else {
+            return Err(invalid_client("client authentication is required"));
+        };
+        match self.check_client(&presented).await? {
+            Some(client) => Ok(client),
+            None => {
+                let id = presented.client_id();
+                let known = protocol::client::is_valid_client_id(id).then_some(id);
+                self.audit("client_auth.failed", origin, known, String::new())
+                    .await;
+                Err(invalid_client("client authentication failed"))
+            }
+        }
+    }
+
+    async fn check_client(&self, presented: &Presented) -> Result<Option<Client>, OAuthError> {
+        let Some(client) = self.client(presented.client_id()).await? else {
+            return Ok(None);
+        };
+        let ok = match (presented.secret(), &client.secret, client.public) {
+            (None, _, true) => true,
+            (Some(secret), Some(current), false) => {
+                let previous_ok = client
+                    .previous_secret
+                    .as_ref()
+                    .is_some_and(|(v, until)| *until > self.now() && v.verify(secret));
+                // Both comparisons always run, so timing says nothing about which matched.
+                current.verify(secret) | previous_ok
+            }
+            _ => false,
+        };
+        Ok(ok.then_some(client))
+    }
+
+    /// The token endpoint (RFC 6749 section 3.2).
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self
+            .authenticate_client(authorization, params, origin)
+            .await?;
+        let grant_type = params.require("grant_type")?;
+        let grant = grant_type.parse::<GrantType>().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("unsupported grant_type {grant_type}"),
+            )
+        })?;
+        if !client.grant_types.contains(&grant) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("this client may not use the {grant} grant"),
+            ));
+        }
+        match grant {
+            GrantType::ClientCredentials => self.client_credentials(&client, params, origin).await,
+            GrantType::AuthorizationCode => self.redeem_code(&client, params, origin).await,
+            GrantType::RefreshToken => self.refresh(&client, params, origin).await,
+            GrantType::DeviceCode | GrantType::PairingCode => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("the {grant} grant is not enabled on this server"),
+            )),
+        }
+    }
+
+    fn access_ttl(&self, client: &Client) -> i64 {
+        client
+            .access_token_ttl
+            .unwrap_or(self.policy.access_token_ttl)
+    }
+
+    fn new_access(
+        &self,
+        client: &Client,
+        user_id: Option<&str>,
+        grant_id: Option<RowId>,
+        scopes: ScopeSet,
+        now: i64,
+    ) -> Result<(String, AccessToken), ServiceError> {
+        let id = secrets::row_id(self.clock.now_millis())?;
+        let token = secrets::credential(Kind::AccessToken, id)?;
+        let record = AccessToken {
+            id,
+            verifier: Verifier::of(&token),
+            grant_id,
+            client_id: client.id.clone(),
+            user_id: user_id.map(str::to_owned),
+            scopes,
+            claims: "{}".to_owned(),
+            created_at: now,
+            expires_at: now + self.access_ttl(client),
+            revoked_at: None,
+        };
+        Ok((token, record))
+    }
+
+    /// RFC 6749 section 4.4: a confidential client acting for itself.
+    async fn client_credentials(
+        &self,
+        client: &Client,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        if client.public {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "a public client cannot use client_credentials",
+            ));
+        }
+        let scope =
+            requested_scope(params, &client.scopes)?.unwrap_or_else(|| client.scopes.clone());
+        let now = self.now();
+        let (token, record) = self.new_access(client, None, None, scope.clone(), now)?;
+        db(self.store.insert_access_token(&record).await)?;
+        self.audit(
+            "token.issued",
+            origin,
+            Some(&client.id),
+            "grant=client_credentials".to_owned(),
+        )
+        .await;
+        Ok(TokenResponse {
+            access_token: token,
+            expires_in: record.expires_at - now,
+            scope,
+            refresh_token: None,
+        })
+    }
+
+    /// Starts a grant for a user: the grant, its first access token and,
+    /// when the client may refresh, its first refresh token.
+    pub(crate) fn new_issue(
+        &self,
+        client: &Client,
+        user_id: &str,
+        scopes: &ScopeSet,
+        now: i64,
+    ) -> Result<(Issue, TokenResponse), ServiceError> {
+        let grant = Grant {
+            id: secrets::row_id(self.clock.now_millis())?,
+            client_id: client.id.clone(),
+            user_id: Some(user_id.to_owned()),
+            scopes: scopes.clone(),
+            claims: "{}".to_owned(),
+            created_at: now,
+            expires_at: now
+                + client
+                    .refresh_token_ttl
+                    .unwrap_or(self.policy.refresh_token_ttl),
+            revoked_at: None,
+        };
+        let (access_token, access) =
+            self.new_access(client, Some(user_id), Some(grant.id), scopes.clone(), now)?;
+        let (refresh_token, refresh) = if client.grant_types.contains(&GrantType::RefreshToken) {
+            let id = secrets::row_id(self.clock.now_millis())?;
+            let token = secrets::credential(Kind::RefreshToken, id)?;
+            let record = self.refresh_record(client, &grant, id, &token, scopes.clone(), now);
+            (Some(token), Some(record))
+        } else {
+            (None, None)
+        };
+        let response = TokenResponse {
+            access_token,
+            expires_in: access.expires_at - now,
+            scope: scopes.clone(),
+            refresh_token,
+        };
+        Ok((
+            Issue {
+                grant,
+                access,
+                refresh,
+            },
+            response,
+        ))
+    }
+
+    fn refresh_record(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        id: RowId,
+        token: &str,
+        scopes: ScopeSet,
+        now: i64,
+    ) -> RefreshToken {
+        let idle = client
+            .refresh_token_idle_ttl
+            .unwrap_or(self.policy.refresh_token_idle_ttl);
+        RefreshToken {
+            id,
+            verifier: Verifier::of(token),
+            grant_id: grant.id,
+            client_id: client.id.clone(),
+            user_id: grant.user_id.clone(),
+            scopes,
+            created_at: now,
+            expires_at: (now + idle).min(grant.expires_at),
+            rotated_at: None,
+            successor_id: None,
+            successor_access_id: None,
+            revoked_at: None,
+        }
+    }
+
+    /// RFC 6749 section 4.1.3, with PKCE (RFC 7636 section 4.6).
+    async fn redeem_code(
+        &self,
+        client: &Client,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = params.require("code")?;
+        let now = self.now();
+        let code = match token::row_id(Kind::AuthorizationCode, presented) {
+            Some(id) => db(self.store.authorization_code(id).await)?,
+            None => None,
+        };
+        let Some(code) = code.filter(|c| c.verifier.verify(presented)) else {
+            return Err(invalid_grant("the authorization code is invalid"));
+        };
+        if code.client_id != client.id {
+            return Err(invalid_grant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        if code.consumed_at.is_some() {
+            self.code_replayed(code.grant_id, client, origin).await;
+            return Err(invalid_grant(
+                "the authorization code has already been used",
+            ));
+        }
+        if code.expires_at <= now {
+            return Err(invalid_grant("the authorization code has expired"));
+        }
+        match params.get("redirect_uri") {
+            Some(uri) if uri != code.redirect_uri => {
+                return Err(invalid_grant(
+                    "redirect_uri does not match the authorization request",
+                ));
+            }
+            None if code.redirect_uri_given => {
+                return Err(OAuthError::invalid_request(
+                    "redirect_uri is required: the authorization request included it",
+                ));
+            }
+            _ => {}
+        }
+        match (&code.code_challenge, params.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) => {
+                CodeChallenge::from_stored(challenge.clone()).verify(verifier)?
+            }
+            (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "code_verifier given, but the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let (issue, response) = self.new_issue(client, &code.user_id, &code.scopes, now)?;
+        match db(self
+            .store
+            .redeem_authorization_code(code.id, now, &issue)
+            .await)?
+        {
+            Redeemed::Issued => {
+                self.audit(
+                    "token.issued",
+                    origin,
+                    Some(&client.id),
+                    "grant=authorization_code".to_owned(),
+                )
+                .await;
+                Ok(response)
+            }
+            Redeemed::Replayed { grant_id } => {
+                self.code_replayed(grant_id, client, origin).await;
+                Err(invalid_grant(
+                    "the authorization code has already been used",
+                ))
+            }
+            Redeemed::Missing => Err(invalid_grant("the authorization code is invalid")),
+        }
+    }
+
+    /// A code used twice: whoever holds it may be an attacker, so
+    /// everything it issued is revoked (RFC 6749 section 4.1.2).
+    async fn code_replayed(&self, grant_id: Option<RowId>, client: &Client, origin: &Origin) {
+        if let Some(grant_id) = grant_id
+            && let Err(e) = self.store.revoke_grant(grant_id, self.now()).await
+        {
+            tracing::error!(error = %e, "could not revoke the grant of a replayed code");
+        }
+        self.audit(
+            "code.replayed",
+            origin,
+            Some(&client.id),
+            "revoked the tokens it issued".to_owned(),
+        )
+        .await;
+    }
+
+    /// RFC 6749 section 6, with rotation and reuse detection (RFC 9700 section 4.14.2).
+    async fn refresh(
+        &self,
+        client: &Client,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = params.require("refresh_token")?;
+        let now = self.now();
+        let old = match token::row_id(Kind::RefreshToken, presented) {
+            Some(id) => db(self.store.refresh_token(id).await)?,
+            None => None,
+        };
+        let Some(old) = old.filter(|t| t.verifier.verify(presented)) else {
+            return Err(invalid_grant("the refresh token is invalid"));
+        };
+        if old.client_id != client.id {
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        let scope = match requested_scope(params, &old.scopes)? {
+            Some(narrower) => narrower,
+            None => old.scopes.clone(),
+        };
+        if old.rotated_at.is_some() && old.revoked_at.is_none() {
+            return self
+                .refresh_retry(client, &old, presented, scope, origin)
+                .await;
+        }
+        if old.revoked_at.is_some() {
+            return Err(invalid_grant("the refresh token has been revoked"));
+        }
+        if old.expires_at <= now {
+            return Err(invalid_grant("the refresh token has expired"));
+        }
+        let Some(grant) =
+            db(self.store.grant(old.grant_id).await)?.filter(|g| g.revoked_at.is_none())
+        else {
+            return Err(invalid_grant("the grant has been revoked"));
+        };
+        if let Some(user_id) = &old.user_id
+            && self.user(user_id).await?.is_none_or(|u| u.disabled)
+        {
+            return Err(invalid_grant("the user's account is disabled"));
+        }
+        let (access_token, access, refresh_token, refresh) =
+            self.successors(client, &grant, &old, presented, scope.clone(), now)?;
+        match db(self
+            .store
+            .rotate_refresh_token(old.id, now, &access, &refresh)
+            .await)?
+        {
+            Rotated::Now => {
+                self.audit("token.refreshed", origin, Some(&client.id), String::new())
+                    .await;
+                Ok(TokenResponse {
+                    access_token,
+                    expires_in: access.expires_at - now,
+                    scope,
+                    refresh_token: Some(refresh_token),
+                })
+            }
+            Rotated::Already(spent) if spent.revoked_at.is_none() => {
+                self.refresh_retry(client, &spent, presented, scope, origin)
+                    .await
+            }
+            Rotated::Already(_) => Err(invalid_grant("the refresh token has been revoked")),
+            Rotated::Missing => Err(invalid_grant("the refresh token is invalid")),
+        }
+    }
+
+    /// The successor pair of a refresh token, derived from the token itself
+    /// so a retry can be answered with the same pair.
+    fn successors(
+        &self,
+        client: &Client,
+        grant: &Grant,
+        old: &RefreshToken,
+        presented: &str,
+        scope: ScopeSet,
+        now: i64,
+    ) -> Result<(String, AccessToken, String, RefreshToken), ServiceError> {
+        let access_id = secrets::row_id(self.clock.now_millis())?;
+        let refresh_id = secrets::row_id(self.clock.now_millis())?;
+        let access_token = token::derive(
+            Kind::AccessToken,
+            access_id,
+            &self.keys.successor,
+            presented,
+        );
+        let refresh_token = token::derive(
+            Kind::RefreshToken,
+            refresh_id,
+            &self.keys.successor,
+            presented,
+        );
+        let access = AccessToken {
+            id: access_id,
+            verifier: Verifier::of(&access_token),
+            grant_id: Some(grant.id),
+            client_id: client.id.clone(),
+            user_id: old.user_id.clone(),
+            scopes: scope,
+            claims: grant.claims.clone(),
+            created_at: now,
+            expires_at: now + self.access_ttl(client),
+            revoked_at: None,
+        };
+        // The refresh token keeps the grant's full scope (RFC 6749 section 6).
+        let refresh = self.refresh_record(
+            client,
+            grant,
+            refresh_id,
+            &refresh_token,
+            old.scopes.clone(),
+            now,
+        );
+        Ok((access_token, access, refresh_token, refresh))
+    }
+
+    /// A refresh token that was already rotated. Within the grace window,
+    /// while its successor is unused, the client's retry gets the same new
+    /// pair; otherwise it is reuse, and the whole family is revoked.
+    async fn refresh_retry(
+        &self,
+        client: &Client,
+        spent: &RefreshToken,
+        presented: &str,
+        scope: ScopeSet,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let within_grace = spent
+            .rotated_at
+            .is_some_and(|at| now - at <= self.policy.refresh_grace);
+        if within_grace && let Some(pair) = self.same_pair(spent, presented, &scope, now).await? {
+            return Ok(pair);
+        }
+        db(self.store.revoke_grant(spent.grant_id, now).await)?;
+        self.audit(
+            "refresh.reuse_detected",
+            origin,
+            Some(&client.id),
+            "revoked the token family".to_owned(),
+        )
+        .await;
+        Err(invalid_grant("the refresh token has already been used"))
+    }
+
+    /// The pair a rotation issued, re-derived from the token presented,
+    /// while neither has been used or revoked since.
+    async fn same_pair(
+        &self,
+        spent: &RefreshToken,
+        presented: &str,
+        scope: &ScopeSet,
+        now: i64,
+    ) -> Result<Option<TokenResponse>, OAuthError> {
+        let (Some(refresh_id), Some(access_id)) = (spent.successor_id, spent.successor_access_id)
+        else {
+            return Ok(None);
+        };
+        let successor = db(self.store.refresh_token(refresh_id).await)?;
+        let access = db(self.store.access_token(access_id).await)?;
+        let (Some(successor), Some(access)) = (successor, access) else {
+            return Ok(None);
+        };
+        let unused = successor.rotated_at.is_none() && successor.revoked_at.is_none();
+        if !unused || access.revoked_at.is_some() || access.scopes != *scope {
+            return Ok(None);
+        }
+        let key = &self.keys.successor;
+        Ok(Some(TokenResponse {
+            access_token: token::derive(Kind::AccessToken, access_id, key, presented),
+            expires_in: access.expires_at - now,
+            scope: scope.clone(),
+            refresh_token: Some(token::derive(
+                Kind::RefreshToken,
+                refresh_id,
+                key,
+                presented,
+            )),
+        }))
+    }
+
+    /// RFC 7009. Unknown and invalid tokens are not an error; another
+    /// client's token is refused and left alone.
+    pub async fn revoke(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<(), OAuthError> {
+        let client = self
+            .authenticate_client(authorization, params, origin)
+            .await?;
+        let presented = params.require("token")?;
+        let now = self.now();
+        if let Some(id) = token::row_id(Kind::AccessToken, presented) {
+            let found =
+                db(self.store.access_token(id).await)?.filter(|t| t.verifier.verify(presented));
+            if let Some(t) = found {
+                if t.client_id != client.id {
+                    return Err(OAuthError::invalid_request(
+                        "the token was not issued to this client",
+                    ));
+                }
+                db(self.store.revoke_access_token(id, now).await)?;
+                self.audit(
+                    "token.revoked",
+                    origin,
+                    Some(&client.id),
+                    "access_token".to_owned(),
+                )
+                .await;
+            }
+        } else if let Some(id) = token::row_id(Kind::RefreshToken, presented) {
+            let found =
+                db(self.store.refresh_token(id).await)?.filter(|t| t.verifier.verify(presented));
+            if let Some(t) = found {
+                if t.client_id != client.id {
+                    return Err(OAuthError::invalid_request(
+                        "the token was not issued to this client",
+                    ));
+                }
+                // Revoking a refresh token revokes its grant's access tokens too.
+                db(self.store.revoke_grant(t.grant_id, now).await)?;
+                self.audit(
+                    "token.revoked",
+                    origin,
+                    Some(&client.id),
+                    "refresh_token".to_owned(),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662. `Ok(None)` is `{"active": false}`: unknown, expired,
+    /// revoked, or issued to another client.
+    pub async fn introspect(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+    ) -> Result<Option<ActiveToken>, OAuthError> {
+        let client = self
+            .authenticate_client(authorization, params, origin)
+            .await?;
+        let presented = params.require("token")?;
+        let active = self.active_token(presented).await?;
+        Ok(active.filter(|t| t.client_id == client.id))
+    }
+
+    /// An access or refresh token that is live right now.
+    async fn active_token(&self, presented: &str) -> Result<Option<ActiveToken>, OAuthError> {
+        let now = self.now();
+        let found = if let Some(id) = token::row_id(Kind::AccessToken, presented) {
+            db(self.store.access_token(id).await)?
+                .filter(|t| t.verifier.verify(presented))
+                .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
+                .map(|t| {
+                    (
+                        Kind::AccessToken,
+                        t.client_id,
+                        t.user_id,
+                        t.scopes,
+                        t.created_at,
+                        t.expires_at,
+                    )
+                })
+        } else if let Some(id) = token::row_id(Kind::RefreshToken, presented) {
+            db(self.store.refresh_token(id).await)?
+                .filter(|t| t.verifier.verify(presented))
+                .filter(|t| t.revoked_at.is_none() && t.rotated_at.is_none() && t.expires_at > now)
+                .map(|t| {
+                    (
+                        Kind::RefreshToken,
+                        t.client_id,
+                        t.user_id,
+                        t.scopes,
+                        t.created_at,
+                        t.expires_at,
+                    )
+                })
+        } else {
+            None
+        };
+        let Some((kind, client_id, user_id, scope, iat, exp)) = found else {
+            return Ok(None);
+        };
+        let user = match &user_id {
+            Some(id) => match self.user(id).await?.filter(|u| !u.disabled) {
+                Some(u) => Some(u),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        Ok(Some(ActiveToken {
+            kind,
+            sub: user
+                .as_ref()
+                .map_or_else(|| client_id.clone(), |u| u.id.clone()),
+            username: user.map(|u| u.username),
+            client_id,
+            scope,
+            iat,
+            exp,
+        }))
+    }
+
+    /// The identity behind a bearer access token (RFC 6750): the user for
+    /// user grants, the client's owner for a client's own token.
+    pub async fn bearer_identity(&self, presented: &str) -> Result<Identity, OAuthError> {
+        let invalid = || {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or has expired",
+            )
+        };
+        let Some(active) = self
+            .active_token(presented)
+            .await?
+            .filter(|t| t.kind == Kind::AccessToken)
+        else {
+            return Err(invalid());
+        };
+        let user: Option<User> = if active.username.is_some() {
+            self.user(&active.sub).await?
+        } else {
+            match self
+                .client(&active.client_id)
+                .await?
+                .and_then(|c| c.owner_id)
+            {
+                Some(owner) => self.user(&owner).await?,
+                None => None,
+            }
+        };
+        Ok(Identity {
+            sub: user
+                .as_ref()
+                .map_or_else(|| active.client_id.clone(), |u| u.id.clone()),
+            username: user.as_ref().map(|u| u.username.clone()),
+            email: user.and_then(|u| u.email),
+            client_id: active.client_id,
+            scope: active.scope,
+        })
+    }
+}
+
+/// The `scope` parameter of a token request, which must stay within `allowed`.
+fn requested_scope(params: &Params, allowed: &ScopeSet) -> Result<Option<ScopeSet>, OAuthError> {
+    let Some(raw) = params.get("scope") else {
+        return Ok(None);
+    };
+    let requested = ScopeSet::parse(raw)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    if !requested.is_subset(allowed) {
+        let extra = requested.difference(allowed);
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope not allowed: {extra}"),
+        ));
+    }
+    Ok(Some(requested))
+}

@@ -1,0 +1,33 @@
+/// Lifetimes and limits, in seconds. The defaults need no tuning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Access tokens (a client may set its own).
+    pub access_token_ttl: i64,
+    /// Absolute limit of a grant's refresh tokens, counted from the grant.
+    pub refresh_token_ttl: i64,
+    /// Idle limit: a refresh token unused this long expires.
+    pub refresh_token_idle_ttl: i64,
+    /// Authorization codes.
+    pub code_ttl: i64,
+    /// How long after a rotation a retry with the old refresh token gets
+    /// the same new pair instead of revoking the family.
+    pub refresh_grace: i64,
+    /// Browser sessions.
+    pub session_ttl: i64,
+    /// How long a consent page may stay open.
+    pub interaction_ttl: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            access_token_ttl: 3600,
+            refresh_token_ttl: 90 * 24 * 3600,
+            refresh_token_idle_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            refresh_grace: 5,
+            session_ttl: 12 * 3600,
+            interaction_ttl: 30 * 60,
+        }
+    }
+}
