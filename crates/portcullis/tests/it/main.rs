@@ -5,5 +5,6 @@
 mod architecture;
 mod cli;
 mod client_credentials;
+mod durability;
 mod serve;
 mod support;
