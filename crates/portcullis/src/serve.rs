@@ -22,6 +22,7 @@ pub async fn run(service: Service, settings: Settings) -> anyhow::Result<()> {
         config: Arc::new(WebConfig {
             issuer: issuer.clone(),
         }),
+        pages: Arc::new(ui::Pages::embedded()),
     };
 
     println!(

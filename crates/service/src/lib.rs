@@ -2,6 +2,7 @@
 //! the outcome, leave an audit event. Shared by the HTTP edge and the admin
 //! CLI; knows nothing about HTTP.
 
+pub mod authorize;
 pub mod clients;
 pub mod clock;
 mod error;
@@ -9,6 +10,7 @@ pub mod oauth;
 mod policy;
 pub mod scopes;
 mod secrets;
+pub mod sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -52,7 +54,6 @@ struct Keys {
     /// Derives a rotated refresh token's successors from the token presented.
     successor: Vec<u8>,
     /// Seals the pending authorization request carried by the consent form.
-    #[allow(dead_code)]
     interaction: Vec<u8>,
 }
 
@@ -120,4 +121,10 @@ impl Service {
             tracing::error!(kind, error = %e, "could not record an audit event");
         }
     }
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), ServiceError> {
+    getrandom::fill(buf)
+        .map_err(|e| ServiceError::Internal(format!("OS random number generator: {e}")))
 }

@@ -3,6 +3,7 @@
 
 mod health;
 mod oauth;
+mod pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub struct WebConfig {
 pub struct AppState {
     pub service: Service,
     pub config: Arc<WebConfig>,
+    pub pages: Arc<ui::Pages>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -50,6 +52,12 @@ pub fn router(state: AppState) -> Router {
             "/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),
         )
+        .route("/oauth2/authorize", get(pages::authorize))
+        .route("/oauth2/consent", post(pages::consent))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/", get(pages::home))
+        .route(ui::STYLESHEET_PATH, get(pages::stylesheet))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -3,6 +3,7 @@
 //! PostgreSQL.
 
 mod architecture;
+mod authorization_code;
 mod cli;
 mod client_credentials;
 mod durability;

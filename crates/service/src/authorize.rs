@@ -1,0 +1,285 @@
+//! The authorization endpoint (RFC 6749 section 4.1.1): checking a request,
+//! remembering consent, and issuing codes.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
+use protocol::pkce::CodeChallenge;
+use protocol::token::{Kind, RowId, Verifier};
+use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet, redirect_uri};
+use store::{AuthorizationCode, Client, Consent, Scope, User};
+
+use crate::{Origin, Service, ServiceError, secrets};
+
+/// A request that passed every check.
+#[derive(Clone, Debug)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    /// Where the answer goes: a registered URI (or its loopback variant).
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub state: Option<String>,
+    /// The scopes the request names; `None` lets the user choose.
+    pub requested: Option<ScopeSet>,
+    pub code_challenge: Option<CodeChallenge>,
+}
+
+/// What to do with an authorization request.
+#[derive(Clone, Debug)]
+pub enum Checked {
+    Valid(Box<AuthorizationRequest>),
+    /// The client or redirect URI cannot be trusted: tell the user, never redirect.
+    ToUser(String),
+    /// Send the error back to the client's verified redirect URI.
+    ToClient {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+impl Service {
+    /// Checks an authorization request, in the order of RFC 6749 section
+    /// 4.1.2.1: until the client and redirect URI are verified, errors are
+    /// shown to the user; after that they go back to the client.
+    pub async fn check_authorization(&self, query: &[u8]) -> Result<Checked, ServiceError> {
+        let params = match Params::from_urlencoded(query) {
+            Ok(p) => p,
+            Err(e) => return Ok(Checked::ToUser(e.description)),
+        };
+        let Some(client_id) = params.get("client_id") else {
+            return Ok(Checked::ToUser(
+                "The request does not name an app (client_id is missing).".to_owned(),
+            ));
+        };
+        let Some(client) = self.client(client_id).await? else {
+            return Ok(Checked::ToUser(
+                "The app that sent you here is not registered.".to_owned(),
+            ));
+        };
+        let requested_uri = params.get("redirect_uri");
+        let Some(registered) = redirect_uri::select(&client.redirect_uris, requested_uri) else {
+            let why = if requested_uri.is_some() {
+                "The redirect URI is not registered for this app."
+            } else {
+                "The request must name a redirect URI, since the app has registered several."
+            };
+            return Ok(Checked::ToUser(why.to_owned()));
+        };
+        let redirect_uri = requested_uri.unwrap_or(registered.as_str()).to_owned();
+        let state = params.get("state").map(str::to_owned);
+        let refuse = |code: ErrorCode, description: &str| Checked::ToClient {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            error: OAuthError::new(code, description),
+        };
+        match params.get("response_type") {
+            Some("code") => {}
+            None => {
+                return Ok(refuse(
+                    ErrorCode::InvalidRequest,
+                    "response_type is required",
+                ));
+            }
+            Some(_) => {
+                return Ok(refuse(
+                    ErrorCode::UnsupportedResponseType,
+                    "only response_type=code is supported",
+                ));
+            }
+        }
+        if !client.grant_types.contains(&GrantType::AuthorizationCode) {
+            return Ok(refuse(
+                ErrorCode::UnauthorizedClient,
+                "this app may not use the authorization code grant",
+            ));
+        }
+        let requested = match params.get("scope").map(ScopeSet::parse) {
+            None => None,
+            Some(Err(e)) => return Ok(refuse(ErrorCode::InvalidScope, &e.to_string())),
+            Some(Ok(s)) if s.is_empty() => None,
+            Some(Ok(s)) => Some(s),
+        };
+        if let Some(requested) = &requested
+            && !requested.is_subset(&client.scopes)
+        {
+            let extra = requested.difference(&client.scopes);
+            return Ok(refuse(
+                ErrorCode::InvalidScope,
+                &format!("scope not allowed for this app: {extra}"),
+            ));
+        }
+        let code_challenge = match params.get("code_challenge") {
+            Some(c) => match CodeChallenge::parse(c, params.get("code_challenge_method")) {
+                Ok(c) => Some(c),
+                Err(e) => return Ok(refuse(e.code, &e.description)),
+            },
+            None if client.public => {
+                return Ok(refuse(
+                    ErrorCode::InvalidRequest,
+                    "PKCE (code_challenge with S256) is required",
+                ));
+            }
+            None => None,
+        };
+        Ok(Checked::Valid(Box::new(AuthorizationRequest {
+            client,
+            redirect_uri,
+            redirect_uri_given: requested_uri.is_some(),
+            state,
+            requested,
+            code_challenge,
+        })))
+    }
+
+    /// The scopes a user already allowed for this request, when they cover
+    /// it: then no consent page is needed.
+    pub async fn remembered_consent(
+        &self,
+        user: &User,
+        request: &AuthorizationRequest,
+    ) -> Result<Option<ScopeSet>, ServiceError> {
+        let Some(consent) = self.store.consent(&user.id, &request.client.id).await? else {
+            return Ok(None);
+        };
+        let granted = consent.scopes.intersection(&request.client.scopes);
+        Ok(match &request.requested {
+            Some(requested) if requested.is_subset(&granted) => Some(requested.clone()),
+            Some(_) => None,
+            None if !granted.is_empty() || request.client.scopes.is_empty() => Some(granted),
+            None => None,
+        })
+    }
+
+    /// The registry entries of the scopes a request may cover, for the consent page.
+    pub async fn scopes_for(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> Result<Vec<Scope>, ServiceError> {
+        let offered = request.requested.as_ref().unwrap_or(&request.client.scopes);
+        Ok(self
+            .store
+            .list_scopes()
+            .await?
+            .into_iter()
+            .filter(|s| offered.contains(&s.name))
+            .collect())
+    }
+
+    /// The user allowed `granted`: remember it and issue a code.
+    pub async fn approve(
+        &self,
+        user: &User,
+        request: &AuthorizationRequest,
+        granted: ScopeSet,
+        origin: &Origin,
+    ) -> Result<String, ServiceError> {
+        let now = self.now();
+        let existing = self.store.consent(&user.id, &request.client.id).await?;
+        self.store
+            .put_consent(&Consent {
+                user_id: user.id.clone(),
+                client_id: request.client.id.clone(),
+                scopes: existing
+                    .as_ref()
+                    .map_or_else(|| granted.clone(), |c| c.scopes.union(&granted)),
+                created_at: existing.as_ref().map_or(now, |c| c.created_at),
+                updated_at: now,
+                last_used_at: now,
+            })
+            .await?;
+        let id = secrets::row_id(self.clock.now_millis())?;
+        let code = secrets::credential(Kind::AuthorizationCode, id)?;
+        self.store
+            .insert_authorization_code(&AuthorizationCode {
+                id,
+                verifier: Verifier::of(&code),
+                client_id: request.client.id.clone(),
+                user_id: user.id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_given: request.redirect_uri_given,
+                scopes: granted.clone(),
+                claims: "{}".to_owned(),
+                code_challenge: request
+                    .code_challenge
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned()),
+                created_at: now,
+                expires_at: now + self.policy.code_ttl,
+                consumed_at: None,
+                grant_id: None,
+            })
+            .await?;
+        let origin = Origin {
+            user_id: Some(user.id.clone()),
+            ..origin.clone()
+        };
+        self.audit(
+            "grant.approved",
+            &origin,
+            Some(&request.client.id),
+            format!("scope={granted}"),
+        )
+        .await;
+        Ok(code)
+    }
+
+    /// Records that the user refused.
+    pub async fn deny(&self, user: &User, request: &AuthorizationRequest, origin: &Origin) {
+        let origin = Origin {
+            user_id: Some(user.id.clone()),
+            ..origin.clone()
+        };
+        self.audit(
+            "grant.denied",
+            &origin,
+            Some(&request.client.id),
+            String::new(),
+        )
+        .await;
+    }
+
+    /// Seals a pending authorization request (its query string) for the
+    /// consent form, bound to the session and a deadline, so the form cannot
+    /// be replayed in another session or altered.
+    pub fn seal_interaction(&self, session_id: RowId, query: &str) -> String {
+        let expires = self.now() + self.policy.interaction_ttl;
+        let mut payload = expires.to_be_bytes().to_vec();
+        payload.extend_from_slice(query.as_bytes());
+        let tag = self.interaction_tag(session_id, &payload);
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// The query string a sealed interaction holds, if it is authentic,
+    /// for this session and not expired.
+    pub fn open_interaction(&self, session_id: RowId, sealed: &str) -> Option<String> {
+        let (payload, tag) = sealed.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        let mut mac = self.interaction_mac(session_id);
+        mac.update(&payload);
+        mac.verify_slice(&tag).ok()?;
+        let (expires, query) = payload.split_at_checked(8)?;
+        let expires = i64::from_be_bytes(expires.try_into().ok()?);
+        (expires > self.now())
+            .then(|| String::from_utf8(query.to_vec()).ok())
+            .flatten()
+    }
+
+    fn interaction_mac(&self, session_id: RowId) -> hmac::Hmac<sha2::Sha256> {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.keys.interaction)
+            .expect("HMAC accepts any key length");
+        mac.update(session_id.as_bytes());
+        mac
+    }
+
+    fn interaction_tag(&self, session_id: RowId, payload: &[u8]) -> Vec<u8> {
+        let mut mac = self.interaction_mac(session_id);
+        mac.update(payload);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
