@@ -102,6 +102,30 @@ fn base64_url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A submitted HTML form. Unlike OAuth parameters, a field may repeat
+/// (the consent page's scope checkboxes).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        Form(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Whether a submitted form's token matches the browser's CSRF cookie.
 fn csrf_ok(headers: &HeaderMap, submitted: Option<&str>) -> bool {
     match (cookie(headers, CSRF_COOKIE), submitted) {
@@ -320,12 +344,8 @@ pub(crate) async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let form = Form::parse(&body);
+    let field = |name: &str| form.get(name);
     if !csrf_ok(&headers, field("csrf_token")) {
         return error_page(
             &state,
@@ -387,12 +407,7 @@ pub(crate) async fn consent(
         Some(requested) => requested.clone(),
         // Otherwise the user's ticks, within what the client may have.
         None => {
-            let ticked = form
-                .iter()
-                .filter(|(k, _)| k == "scope")
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let ticked = form.all("scope").collect::<Vec<_>>().join(" ");
             match ScopeSet::parse(&ticked) {
                 Ok(t) => t.intersection(&request.client.scopes),
                 Err(_) => ScopeSet::new(),
@@ -429,14 +444,8 @@ pub(crate) async fn login_form(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let return_to = params
-        .iter()
-        .find(|(k, _)| k == "return_to")
-        .map(|(_, v)| v.as_str());
+    let params = Form::parse(query.unwrap_or_default().as_bytes());
+    let return_to = params.get("return_to");
     render_login(
         &state,
         &headers,
@@ -483,12 +492,8 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let form = Form::parse(&body);
+    let field = |name: &str| form.get(name);
     let return_to = local_path(field("return_to"));
     let username = field("username").unwrap_or("");
     if !csrf_ok(&headers, field("csrf_token")) {
@@ -537,12 +542,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let submitted = form
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.as_str());
-    if !csrf_ok(&headers, submitted) {
+    if !csrf_ok(&headers, Form::parse(&body).get("csrf_token")) {
         return error_page(
             &state,
             StatusCode::FORBIDDEN,
