@@ -1,6 +1,6 @@
 //! Versioned migrations, embedded in the binary. Each backend has its own
-//! SQL files with the same versions; a migration runs in one transaction
-//! together with the row that records it.
+//! SQL files with the same versions; one run applies every pending migration
+//! and the rows that record them in one transaction.
 
 pub(crate) struct Migration {
     pub version: i64,

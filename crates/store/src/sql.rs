@@ -406,19 +406,23 @@ macro_rules! implement_store {
                 use sqlx::Row as _;
                 let migrations: &[crate::migrate::Migration] = $migrations;
                 let lock: Option<&str> = $migration_lock;
-                sqlx::query(crate::migrate::CREATE_TABLE).execute(&self.pool).await?;
+                // One transaction for the whole run, the lock taken first, so
+                // nodes starting together neither race on the bookkeeping
+                // table nor apply a migration twice.
+                let mut tx = self.pool.begin().await?;
+                if let Some(lock) = lock {
+                    sqlx::query(lock).execute(&mut *tx).await?;
+                }
+                sqlx::query(crate::migrate::CREATE_TABLE).execute(&mut *tx).await?;
                 let mut applied = Vec::new();
                 for m in migrations {
-                    let mut tx = self.pool.begin().await?;
-                    if let Some(lock) = lock {
-                        sqlx::query(lock).execute(&mut *tx).await?;
-                    }
-                    let done: Option<i64> = sqlx::query("SELECT version FROM portcullis_migrations WHERE version = $1")
-                        .bind(m.version)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(|r| r.try_get(0))
-                        .transpose()?;
+                    let done: Option<i64> =
+                        sqlx::query("SELECT version FROM portcullis_migrations WHERE version = $1")
+                            .bind(m.version)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|r| r.try_get(0))
+                            .transpose()?;
                     if done.is_some() {
                         continue;
                     }
@@ -432,9 +436,9 @@ macro_rules! implement_store {
                         .bind(crate::migrate::unix_now())
                         .execute(&mut *tx)
                         .await?;
-                    tx.commit().await?;
                     applied.push(m.version);
                 }
+                tx.commit().await?;
                 let newest: Option<i64> = sqlx::query("SELECT MAX(version) FROM portcullis_migrations")
                     .fetch_one(&self.pool)
                     .await?
