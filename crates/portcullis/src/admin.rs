@@ -53,6 +53,9 @@ async fn client_json(service: &Service, c: &Client, secret: Option<&str>) -> any
         "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
         "scopes": c.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "access_token_ttl": c.access_token_ttl,
+        "refresh_token_ttl": c.refresh_token_ttl,
+        "refresh_token_idle_ttl": c.refresh_token_idle_ttl,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     });
@@ -221,6 +224,7 @@ pub async fn client(service: &Service, command: ClientCommand) -> anyhow::Result
             grant_types,
             public,
             owner,
+            lifetimes,
         } => {
             let spec = ClientSpec {
                 name,
@@ -231,6 +235,7 @@ pub async fn client(service: &Service, command: ClientCommand) -> anyhow::Result
                 grant_types,
                 public,
                 owner,
+                lifetimes: lifetimes.into_lifetimes(),
             };
             let created = service.create_client(spec, &origin).await?;
             let mut v = client_json(service, &created.client, created.secret.as_deref()).await?;
@@ -281,6 +286,7 @@ pub async fn client(service: &Service, command: ClientCommand) -> anyhow::Result
             redirect_uris,
             scopes,
             grant_types,
+            lifetimes,
         } => {
             let changes = ClientChanges {
                 name,
@@ -289,6 +295,7 @@ pub async fn client(service: &Service, command: ClientCommand) -> anyhow::Result
                 redirect_uris,
                 scopes,
                 grant_types,
+                lifetimes: lifetimes.into_lifetimes(),
             };
             let client = service.update_client(&client_id, changes, &origin).await?;
             one(client_json(service, &client, None).await?)

@@ -107,6 +107,8 @@ pub enum ClientCommand {
         /// Username of the owner.
         #[arg(long)]
         owner: Option<String>,
+        #[command(flatten)]
+        lifetimes: LifetimeArgs,
     },
     /// List clients.
     List {
@@ -131,6 +133,8 @@ pub enum ClientCommand {
         scopes: Option<Vec<String>>,
         #[arg(long = "grant-type", value_name = "GRANT")]
         grant_types: Option<Vec<String>>,
+        #[command(flatten)]
+        lifetimes: LifetimeArgs,
     },
     /// Delete a client and every token it holds.
     Delete { client_id: String },
@@ -141,6 +145,29 @@ pub enum ClientCommand {
         #[arg(long, default_value_t = 0, value_name = "SECONDS")]
         overlap: i64,
     },
+}
+
+/// Token lifetimes for one client, in seconds (default: the server's).
+#[derive(Debug, Args)]
+pub struct LifetimeArgs {
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    /// Absolute limit of a grant's refresh tokens.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_token_ttl: Option<i64>,
+    /// A refresh token unused this long expires.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_token_idle_ttl: Option<i64>,
+}
+
+impl LifetimeArgs {
+    pub fn into_lifetimes(self) -> service::clients::Lifetimes {
+        service::clients::Lifetimes {
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            refresh_token_idle_ttl: self.refresh_token_idle_ttl,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

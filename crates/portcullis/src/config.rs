@@ -3,10 +3,11 @@
 //! is the resolved, validated result.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use service::Policy;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./portcullis-data/portcullis.db";
@@ -21,6 +22,77 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// The public base URL clients use, e.g. `https://auth.example.com`.
     pub issuer: Option<String>,
+    /// A directory of page templates that replace the embedded ones by file name.
+    pub templates_dir: Option<PathBuf>,
+    /// Lifetimes, in seconds.
+    #[serde(default)]
+    pub tokens: TokensConfig,
+}
+
+/// The `[tokens]` table: lifetimes in seconds; what is left out keeps its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub refresh_token_idle_ttl: Option<i64>,
+    pub code_ttl: Option<i64>,
+    pub refresh_grace: Option<i64>,
+    pub session_ttl: Option<i64>,
+}
+
+impl TokensConfig {
+    /// The policy these settings describe; each value is checked against a sane range.
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        let d = Policy::default();
+        let day = 24 * 3600;
+        let pick = |name: &str,
+                    value: Option<i64>,
+                    default: i64,
+                    min: i64,
+                    max: i64|
+         -> anyhow::Result<i64> {
+            match value {
+                None => Ok(default),
+                Some(v) if (min..=max).contains(&v) => Ok(v),
+                Some(v) => bail!("tokens.{name}: {v} is outside {min}..={max} seconds"),
+            }
+        };
+        let policy = Policy {
+            access_token_ttl: pick(
+                "access_token_ttl",
+                self.access_token_ttl,
+                d.access_token_ttl,
+                60,
+                7 * day,
+            )?,
+            refresh_token_ttl: pick(
+                "refresh_token_ttl",
+                self.refresh_token_ttl,
+                d.refresh_token_ttl,
+                60,
+                3650 * day,
+            )?,
+            refresh_token_idle_ttl: pick(
+                "refresh_token_idle_ttl",
+                self.refresh_token_idle_ttl,
+                d.refresh_token_idle_ttl,
+                60,
+                3650 * day,
+            )?,
+            code_ttl: pick("code_ttl", self.code_ttl, d.code_ttl, 10, 600)?,
+            refresh_grace: pick("refresh_grace", self.refresh_grace, d.refresh_grace, 0, 60)?,
+            session_ttl: pick(
+                "session_ttl",
+                self.session_ttl,
+                d.session_ttl,
+                300,
+                90 * day,
+            )?,
+            interaction_ttl: d.interaction_ttl,
+        };
+        Ok(policy)
+    }
 }
 
 impl FileConfig {
@@ -47,6 +119,8 @@ pub struct Settings {
     pub database_url: String,
     /// `None`: derived from the address actually bound.
     pub issuer: Option<String>,
+    pub templates_dir: Option<PathBuf>,
+    pub policy: Policy,
 }
 
 impl Settings {
@@ -67,10 +141,13 @@ impl Settings {
             .or(file.issuer)
             .map(|i| parse_issuer(&i))
             .transpose()?;
+        let policy = file.tokens.policy()?;
         Ok(Settings {
             listen,
             database_url,
             issuer,
+            templates_dir: file.templates_dir,
+            policy,
         })
     }
 }
@@ -99,7 +176,7 @@ mod tests {
         let file = FileConfig {
             listen: Some("0.0.0.0:9000".to_owned()),
             database_url: Some("postgres://db/p".to_owned()),
-            issuer: None,
+            ..FileConfig::default()
         };
         let s = Settings::resolve(
             Overrides {
@@ -139,6 +216,20 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().starts_with("issuer:"), "{err}");
         assert_eq!(parse_issuer("https://a.test/").unwrap(), "https://a.test");
+        let short: FileConfig = toml::from_str("[tokens]\ncode_ttl = 1\n").unwrap();
+        let err = Settings::resolve(Overrides::default(), short).unwrap_err();
+        assert!(
+            err.to_string().starts_with("tokens.code_ttl: 1 is outside"),
+            "{err}"
+        );
+        let tuned: FileConfig =
+            toml::from_str("[tokens]\nrefresh_grace = 0\naccess_token_ttl = 600\n").unwrap();
+        let s = Settings::resolve(Overrides::default(), tuned).unwrap();
+        assert_eq!(
+            (s.policy.refresh_grace, s.policy.access_token_ttl),
+            (0, 600)
+        );
+        assert_eq!(s.policy.code_ttl, Policy::default().code_ttl);
         let unknown: Result<FileConfig, _> = toml::from_str("lisen = \"x\"");
         assert!(unknown.unwrap_err().to_string().contains("lisen"));
     }

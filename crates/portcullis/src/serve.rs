@@ -1,46 +1,90 @@
 //! `portcullis serve`: bind, serve, and stop gracefully on SIGINT/SIGTERM.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use service::Service;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use web::{AppState, WebConfig};
 
 use crate::config::Settings;
 
-pub async fn run(service: Service, settings: Settings) -> anyhow::Result<()> {
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("the server task failed")??;
+        Ok(())
+    }
+}
+
+/// Binds the listener and starts serving in the background.
+pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Running> {
+    let pages = match &settings.templates_dir {
+        Some(dir) => ui::Pages::with_overrides(dir).context("templates_dir")?,
+        None => ui::Pages::embedded(),
+    };
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let issuer = settings.issuer.unwrap_or_else(|| format!("http://{addr}"));
-    let first_run = service.list_users().await?.is_empty();
-
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let state = AppState {
         service,
         config: Arc::new(WebConfig {
             issuer: issuer.clone(),
         }),
-        pages: Arc::new(ui::Pages::embedded()),
+        pages: Arc::new(pages),
     };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        addr,
+        issuer,
+        stop,
+        task,
+    })
+}
 
+/// `portcullis serve`: runs until SIGINT or SIGTERM.
+pub async fn run(service: Service, settings: Settings) -> anyhow::Result<()> {
+    let first_run = service.list_users().await?.is_empty();
+    let running = start(service, &settings).await?;
     println!(
-        "Portcullis {} listening on http://{addr} (issuer {issuer})",
-        env!("CARGO_PKG_VERSION")
+        "Portcullis {} listening on http://{} (issuer {})",
+        env!("CARGO_PKG_VERSION"),
+        running.addr,
+        running.issuer
     );
     if first_run {
         println!(
             "No users yet. Create the first one with:\n  portcullis user create --username admin"
         );
     }
-    tracing::info!(%addr, %issuer, "serving");
-    web::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!(addr = %running.addr, issuer = %running.issuer, "serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down; finishing requests in flight");
+    running.stop().await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM; requests in flight then finish.
+/// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -60,5 +104,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down; finishing requests in flight");
 }

@@ -19,6 +19,41 @@ pub struct ClientSpec {
     pub public: bool,
     /// The owner's username.
     pub owner: Option<String>,
+    /// Lifetimes for this client's tokens, in seconds; `None` follows the server's policy.
+    pub lifetimes: Lifetimes,
+}
+
+/// Per-client token lifetimes, in seconds; `None` follows the server's policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub refresh_token_idle_ttl: Option<i64>,
+}
+
+impl Lifetimes {
+    fn check(self) -> Result<Lifetimes, ServiceError> {
+        let day = 24 * 3600;
+        for (field, value, max) in [
+            ("access_token_ttl", self.access_token_ttl, 7 * day),
+            ("refresh_token_ttl", self.refresh_token_ttl, 3650 * day),
+            (
+                "refresh_token_idle_ttl",
+                self.refresh_token_idle_ttl,
+                3650 * day,
+            ),
+        ] {
+            if let Some(v) = value
+                && !(60..=max).contains(&v)
+            {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{v} is outside 60..={max} seconds"),
+                ));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// A client as just created: the secret is shown once and never again.
@@ -37,6 +72,8 @@ pub struct ClientChanges {
     pub redirect_uris: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub grant_types: Option<Vec<String>>,
+    /// Lifetimes to set; a `None` inside keeps the current value.
+    pub lifetimes: Lifetimes,
 }
 
 /// The validated parts of a [`ClientSpec`].
@@ -90,6 +127,7 @@ impl Service {
             grant_types,
             public,
             owner: _,
+            lifetimes: _,
         } = spec;
         let public = *public;
         let name = protocol::client::parse_display_name(name)
@@ -208,6 +246,7 @@ impl Service {
         origin: &Origin,
     ) -> Result<CreatedClient, ServiceError> {
         let v = self.validate_client(&spec).await?;
+        let lifetimes = spec.lifetimes.check()?;
         let owner_id = self.owner_id(spec.owner.as_deref()).await?;
         let secret = if spec.public {
             None
@@ -227,9 +266,9 @@ impl Service {
             redirect_uris: v.redirect_uris,
             grant_types: v.grant_types,
             scopes: v.scopes,
-            access_token_ttl: None,
-            refresh_token_ttl: None,
-            refresh_token_idle_ttl: None,
+            access_token_ttl: lifetimes.access_token_ttl,
+            refresh_token_ttl: lifetimes.refresh_token_ttl,
+            refresh_token_idle_ttl: lifetimes.refresh_token_idle_ttl,
             created_at: now,
             updated_at: now,
         };
@@ -291,9 +330,16 @@ impl Service {
                 .unwrap_or_else(|| current.grant_types.iter().map(|g| g.to_string()).collect()),
             public: current.public,
             owner: None,
+            lifetimes: Lifetimes::default(),
         };
         let v = self.validate_client(&spec).await?;
+        let lifetimes = changes.lifetimes.check()?;
         let updated = Client {
+            access_token_ttl: lifetimes.access_token_ttl.or(current.access_token_ttl),
+            refresh_token_ttl: lifetimes.refresh_token_ttl.or(current.refresh_token_ttl),
+            refresh_token_idle_ttl: lifetimes
+                .refresh_token_idle_ttl
+                .or(current.refresh_token_idle_ttl),
             name: v.name,
             description: v.description,
             homepage: v.homepage,

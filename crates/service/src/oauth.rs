@@ -516,7 +516,7 @@ impl Service {
         let now = self.now();
         let within_grace = spent
             .rotated_at
-            .is_some_and(|at| now - at <= self.policy.refresh_grace);
+            .is_some_and(|at| now - at < self.policy.refresh_grace);
         if within_grace && let Some(pair) = self.same_pair(spent, presented, &scope, now).await? {
             return Ok(pair);
         }

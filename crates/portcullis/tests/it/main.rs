@@ -7,5 +7,6 @@ mod authorization_code;
 mod cli;
 mod client_credentials;
 mod durability;
+mod lifetimes;
 mod serve;
 mod support;

@@ -241,3 +241,65 @@ pub fn form_encode(s: &str) -> String {
     }
     out
 }
+
+/// A server started inside the test process, with a clock the test moves.
+pub struct App {
+    /// Kept so the database outlives the server.
+    _db: TestDatabase,
+    pub service: service::Service,
+    pub clock: std::sync::Arc<service::ManualClock>,
+    pub base_url: String,
+    running: Option<portcullis::serve::Running>,
+}
+
+impl App {
+    pub async fn start(backend: Backend, policy: service::Policy) -> App {
+        App::start_with(backend, policy, None).await
+    }
+
+    pub async fn start_with(
+        backend: Backend,
+        policy: service::Policy,
+        templates_dir: Option<&Path>,
+    ) -> App {
+        let db = database(backend).await;
+        let store = store::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let clock = std::sync::Arc::new(service::ManualClock::new(now));
+        let service = service::Service::open(store, clock.clone(), policy.clone())
+            .await
+            .expect("open the service");
+        let settings = portcullis::config::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: db.url.clone(),
+            issuer: None,
+            templates_dir: templates_dir.map(Path::to_path_buf),
+            policy,
+        };
+        let running = portcullis::serve::start(service.clone(), &settings)
+            .await
+            .expect("start the server");
+        let base_url = format!("http://{}", running.addr);
+        App {
+            _db: db,
+            service,
+            clock,
+            base_url,
+            running: Some(running),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("a graceful stop");
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! Expiry, grace windows, per-client lifetimes, the audit trail and page
+//! overrides, with a clock the test moves instead of sleeping. In-process
+//! servers on both backends.
+
+use std::sync::Arc;
+
+use protocol::ScopeSet;
+use serde_json::{Value, json};
+use service::authorize::Checked;
+use service::clients::{ClientSpec, Lifetimes};
+use service::scopes::NewScope;
+use service::users::NewUser;
+use service::{Origin, Policy};
+
+use crate::support::{App, Backend, both_backends, http, post_form};
+
+struct Party {
+    id: String,
+    secret: String,
+}
+
+async fn client(app: &App, lifetimes: Lifetimes) -> Party {
+    let origin = Origin::cli();
+    if app.service.list_scopes().await.unwrap().is_empty() {
+        app.service
+            .create_scope(
+                NewScope {
+                    name: "read".into(),
+                    ..NewScope::default()
+                },
+                &origin,
+            )
+            .await
+            .unwrap();
+        let alice = NewUser {
+            username: "alice".into(),
+            email: None,
+            password: "alice password".into(),
+        };
+        app.service.create_user(alice, &origin).await.unwrap();
+    }
+    let spec = ClientSpec {
+        name: format!("app {lifetimes:?}"),
+        redirect_uris: vec!["https://app.test/cb".into()],
+        scopes: vec!["read".into()],
+        lifetimes,
+        ..ClientSpec::default()
+    };
+    let created = app.service.create_client(spec, &origin).await.unwrap();
+    Party {
+        id: created.client.id,
+        secret: created.secret.unwrap(),
+    }
+}
+
+/// A code for alice, issued the way the consent page issues it.
+async fn code_for(app: &App, party: &Party) -> String {
+    let query = format!("response_type=code&client_id={}&scope=read", party.id);
+    let Checked::Valid(request) = app
+        .service
+        .check_authorization(query.as_bytes())
+        .await
+        .unwrap()
+    else {
+        panic!("a valid request");
+    };
+    let alice = app
+        .service
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    app.service
+        .approve(
+            &alice,
+            &request,
+            ScopeSet::parse("read").unwrap(),
+            &Origin::default(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn token(app: &App, party: &Party, form: &[(&str, &str)]) -> reqwest::Response {
+    post_form(
+        &app.url("/oauth2/token"),
+        Some((&party.id, &party.secret)),
+        form,
+    )
+    .await
+}
+
+async fn exchange(app: &App, party: &Party) -> Value {
+    let code = code_for(app, party).await;
+    let response = token(
+        app,
+        party,
+        &[("grant_type", "authorization_code"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn active(app: &App, party: &Party, token: &str) -> bool {
+    let body: Value = post_form(
+        &app.url("/oauth2/introspect"),
+        Some((&party.id, &party.secret)),
+        &[("token", token)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    body["active"] == json!(true)
+}
+
+async fn error_of(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 400);
+    response.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn codes_expire(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let code = code_for(&app, &party).await;
+    app.clock.advance(61);
+    let response = token(
+        &app,
+        &party,
+        &[("grant_type", "authorization_code"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(error_of(response).await, "invalid_grant");
+    app.stop().await;
+}
+
+async fn access_tokens_expire(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(
+        &app,
+        Lifetimes {
+            access_token_ttl: Some(600),
+            ..Lifetimes::default()
+        },
+    )
+    .await;
+    let issued = exchange(&app, &party).await;
+    assert_eq!(issued["expires_in"], 600, "the client's own lifetime");
+    let access = issued["access_token"].as_str().unwrap();
+    assert!(active(&app, &party, access).await);
+    app.clock.advance(601);
+    assert!(!active(&app, &party, access).await);
+    let me = http()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    app.stop().await;
+}
+
+async fn refresh_tokens_expire_when_idle(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(
+        &app,
+        Lifetimes {
+            refresh_token_idle_ttl: Some(120),
+            ..Lifetimes::default()
+        },
+    )
+    .await;
+    let issued = exchange(&app, &party).await;
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    app.clock.advance(100);
+    let rotated: Value = token(
+        &app,
+        &party,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let next = rotated["refresh_token"]
+        .as_str()
+        .expect("used in time, it rotates")
+        .to_owned();
+    app.clock.advance(121);
+    let late = token(
+        &app,
+        &party,
+        &[("grant_type", "refresh_token"), ("refresh_token", &next)],
+    )
+    .await;
+    assert_eq!(error_of(late).await, "invalid_grant");
+    app.stop().await;
+}
+
+async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let issued = exchange(&app, &party).await;
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let rotated: Value = token(
+        &app,
+        &party,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    app.clock.advance(6);
+    let reuse = token(
+        &app,
+        &party,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(error_of(reuse).await, "invalid_grant");
+    for t in [
+        &rotated["access_token"],
+        &rotated["refresh_token"],
+        &issued["access_token"],
+    ] {
+        assert!(
+            !active(&app, &party, t.as_str().unwrap()).await,
+            "the whole family is revoked"
+        );
+    }
+    let events = app.service.store().recent_audit_events(50).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    for expected in [
+        "grant.approved",
+        "token.issued",
+        "token.refreshed",
+        "refresh.reuse_detected",
+    ] {
+        assert!(kinds.contains(&expected), "audit has {expected}: {kinds:?}");
+    }
+    app.stop().await;
+}
+
+/// Fifty simultaneous uses of one refresh token; the status and body of each.
+async fn refresh_fifty_times(app: &App, party: &Arc<Party>, refresh: &str) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let attempts: Vec<_> = (0..50)
+        .map(|_| {
+            let (barrier, url, party, refresh) = (
+                barrier.clone(),
+                app.url("/oauth2/token"),
+                party.clone(),
+                refresh.to_owned(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                ];
+                let response = post_form(&url, Some((&party.id, &party.secret)), &form).await;
+                (
+                    response.status().as_u16(),
+                    response.json::<Value>().await.unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for a in attempts {
+        results.push(a.await.unwrap());
+    }
+    results
+}
+
+async fn concurrent_retries_within_the_grace_window_share_one_pair(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = Arc::new(client(&app, Lifetimes::default()).await);
+    let issued = exchange(&app, &party).await;
+    let results =
+        refresh_fifty_times(&app, &party, issued["refresh_token"].as_str().unwrap()).await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    let first = &results[0].1;
+    assert!(
+        results
+            .iter()
+            .all(|(_, b)| b["refresh_token"] == first["refresh_token"]),
+        "one rotation, one new pair"
+    );
+    assert!(active(&app, &party, first["refresh_token"].as_str().unwrap()).await);
+    app.stop().await;
+}
+
+async fn concurrent_refreshes_have_one_winner(backend: Backend) {
+    let policy = Policy {
+        refresh_grace: 0,
+        ..Policy::default()
+    };
+    let app = App::start(backend, policy).await;
+    let party = Arc::new(client(&app, Lifetimes::default()).await);
+    let issued = exchange(&app, &party).await;
+    let results =
+        refresh_fifty_times(&app, &party, issued["refresh_token"].as_str().unwrap()).await;
+    let statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        49,
+        "{statuses:?}"
+    );
+    app.stop().await;
+}
+
+async fn failed_client_authentication_is_audited(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let wrong = post_form(
+        &app.url("/oauth2/token"),
+        Some((&party.id, "pc_cs_nope")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 401);
+    let events = app.service.store().recent_audit_events(5).await.unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.kind == "client_auth.failed")
+        .expect("an audit event");
+    assert_eq!(failed.client_id.as_deref(), Some(party.id.as_str()));
+    assert_eq!(failed.ip.as_deref(), Some("127.0.0.1"));
+    app.stop().await;
+}
+
+async fn operators_can_replace_page_templates(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("login.html"),
+        "<!doctype html><title>ACME</title><h1>Sign in to ACME</h1>\
+         <form method=\"post\" action=\"{{ action }}\"><input type=\"hidden\" name=\"csrf_token\" value=\"{{ csrf_token }}\"></form>",
+    )
+    .unwrap();
+    let app = App::start_with(backend, Policy::default(), Some(dir.path())).await;
+    let page = http()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in to ACME"), "{page}");
+    app.stop().await;
+}
+
+both_backends!(
+    codes_expire,
+    access_tokens_expire,
+    refresh_tokens_expire_when_idle,
+    reuse_after_the_grace_window_revokes_the_family,
+    concurrent_refreshes_have_one_winner,
+    concurrent_retries_within_the_grace_window_share_one_pair,
+    failed_client_authentication_is_audited,
+    operators_can_replace_page_templates,
+);
