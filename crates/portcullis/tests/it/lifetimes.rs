@@ -14,12 +14,12 @@ use service::{Origin, Policy};
 
 use crate::support::{App, Backend, both_backends, http, post_form};
 
-struct Party {
-    id: String,
-    secret: String,
+pub(crate) struct Party {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
-async fn client(app: &App, lifetimes: Lifetimes) -> Party {
+pub(crate) async fn client(app: &App, lifetimes: Lifetimes) -> Party {
     let origin = Origin::cli();
     if app.service.list_scopes().await.unwrap().is_empty() {
         app.service
@@ -54,7 +54,7 @@ async fn client(app: &App, lifetimes: Lifetimes) -> Party {
 }
 
 /// A code for alice, issued the way the consent page issues it.
-async fn code_for(app: &App, party: &Party) -> String {
+pub(crate) async fn code_for(app: &App, party: &Party) -> String {
     let query = format!("response_type=code&client_id={}&scope=read", party.id);
     let Checked::Valid(request) = app
         .service
@@ -81,7 +81,7 @@ async fn code_for(app: &App, party: &Party) -> String {
         .unwrap()
 }
 
-async fn token(app: &App, party: &Party, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn token(app: &App, party: &Party, form: &[(&str, &str)]) -> reqwest::Response {
     post_form(
         &app.url("/oauth2/token"),
         Some((&party.id, &party.secret)),
@@ -90,7 +90,7 @@ async fn token(app: &App, party: &Party, form: &[(&str, &str)]) -> reqwest::Resp
     .await
 }
 
-async fn exchange(app: &App, party: &Party) -> Value {
+pub(crate) async fn exchange(app: &App, party: &Party) -> Value {
     let code = code_for(app, party).await;
     let response = token(
         app,
@@ -102,7 +102,7 @@ async fn exchange(app: &App, party: &Party) -> Value {
     response.json().await.unwrap()
 }
 
-async fn active(app: &App, party: &Party, token: &str) -> bool {
+pub(crate) async fn active(app: &App, party: &Party, token: &str) -> bool {
     let body: Value = post_form(
         &app.url("/oauth2/introspect"),
         Some((&party.id, &party.secret)),
@@ -115,7 +115,7 @@ async fn active(app: &App, party: &Party, token: &str) -> bool {
     body["active"] == json!(true)
 }
 
-async fn error_of(response: reqwest::Response) -> String {
+pub(crate) async fn error_of(response: reqwest::Response) -> String {
     assert_eq!(response.status(), 400);
     response.json::<Value>().await.unwrap()["error"]
         .as_str()

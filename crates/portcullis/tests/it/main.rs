@@ -7,6 +7,7 @@ mod authorization_code;
 mod cli;
 mod client_credentials;
 mod durability;
+mod hardening;
 mod lifetimes;
 mod serve;
 mod support;
