@@ -121,6 +121,42 @@ pub trait Store: Send + Sync + 'static {
         refresh: &RefreshToken,
     ) -> Result<Rotated, StoreError>;
 
+    async fn insert_device_code(&self, code: &DeviceCode) -> Result<(), StoreError>;
+    async fn device_code(&self, id: RowId) -> Result<Option<DeviceCode>, StoreError>;
+    async fn device_code_by_user_code(
+        &self,
+        user_code: &[u8],
+    ) -> Result<Option<DeviceCode>, StoreError>;
+    /// Records the user's decision on a pending device authorization;
+    /// `false` when it was no longer pending.
+    async fn decide_device_code(
+        &self,
+        id: RowId,
+        user_id: &str,
+        approved: bool,
+    ) -> Result<bool, StoreError>;
+    /// Records a poll and the polling interval from now on.
+    async fn record_device_poll(
+        &self,
+        id: RowId,
+        now: UnixTime,
+        interval_secs: i64,
+    ) -> Result<(), StoreError>;
+    /// Spends an approved device code and stores what it issues, in one
+    /// transaction; `false` when it was not (or no longer) approved.
+    async fn redeem_device_code(&self, id: RowId, issue: &Issue) -> Result<bool, StoreError>;
+
+    async fn insert_pairing_code(&self, code: &PairingCode) -> Result<(), StoreError>;
+    async fn pairing_code(&self, lookup: &[u8]) -> Result<Option<PairingCode>, StoreError>;
+    /// Spends a pairing code and stores what it issues, in one transaction:
+    /// of concurrent calls, exactly one gets [`Redeemed::Issued`].
+    async fn redeem_pairing_code(
+        &self,
+        id: RowId,
+        now: UnixTime,
+        issue: &Issue,
+    ) -> Result<Redeemed, StoreError>;
+
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn session(&self, id: RowId) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id: RowId) -> Result<bool, StoreError>;

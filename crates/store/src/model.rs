@@ -198,3 +198,69 @@ pub struct Consent {
     pub updated_at: UnixTime,
     pub last_used_at: UnixTime,
 }
+
+/// Where an RFC 8628 device authorization stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Waiting for the user.
+    Pending,
+    Approved,
+    Denied,
+    /// Tokens were issued; the device code is spent.
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        [
+            DeviceStatus::Pending,
+            DeviceStatus::Approved,
+            DeviceStatus::Denied,
+            DeviceStatus::Consumed,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// An RFC 8628 device authorization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub id: RowId,
+    /// SHA-256 of the device code.
+    pub verifier: Verifier,
+    /// Keyed hash of the normalised user code.
+    pub user_code: Vec<u8>,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub status: DeviceStatus,
+    /// The user who approved or denied.
+    pub user_id: Option<String>,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A one-time code a signed-in user obtained for one app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairingCode {
+    pub id: RowId,
+    /// Keyed hash of the normalised code.
+    pub lookup: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: ScopeSet,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}

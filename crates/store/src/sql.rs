@@ -47,8 +47,20 @@ macro_rules! refresh_columns {
          successor_id, successor_access_id, revoked_at"
     };
 }
+macro_rules! device_columns {
+    () => {
+        "id, verifier, user_code, client_id, scopes, status, user_id, interval_secs, last_polled_at, \
+         created_at, expires_at"
+    };
+}
+macro_rules! pairing_columns {
+    () => {
+        "id, lookup, client_id, user_id, scopes, created_at, expires_at, consumed_at"
+    };
+}
 pub(crate) use {
-    access_columns, client_columns, code_columns, grant_columns, refresh_columns, user_columns,
+    access_columns, client_columns, code_columns, device_columns, grant_columns, pairing_columns,
+    refresh_columns, user_columns,
 };
 
 pub(crate) fn opt_row_id(b: Option<Vec<u8>>) -> Result<Option<RowId>, StoreError> {
@@ -250,6 +262,36 @@ macro_rules! implement_store {
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
                     last_used_at: r.try_get("last_used_at")?,
+                })
+            }
+
+            pub(super) fn device(r: &DbRow) -> Result<DeviceCode, StoreError> {
+                let status: String = r.try_get("status")?;
+                Ok(DeviceCode {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    user_code: r.try_get("user_code")?,
+                    client_id: r.try_get("client_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    status: DeviceStatus::parse(&status).ok_or_else(|| corrupt("device status", &status))?,
+                    user_id: r.try_get("user_id")?,
+                    interval_secs: r.try_get("interval_secs")?,
+                    last_polled_at: r.try_get("last_polled_at")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
+            }
+
+            pub(super) fn pairing(r: &DbRow) -> Result<PairingCode, StoreError> {
+                Ok(PairingCode {
+                    id: row_id(r.try_get("id")?)?,
+                    lookup: r.try_get("lookup")?,
+                    client_id: r.try_get("client_id")?,
+                    user_id: r.try_get("user_id")?,
+                    scopes: scopes(r.try_get("scopes")?)?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    consumed_at: r.try_get("consumed_at")?,
                 })
             }
 
@@ -855,6 +897,137 @@ macro_rules! implement_store {
                     Some(row) => Rotated::Already(Box::new(mapping::refresh(&row)?)),
                     None => Rotated::Missing,
                 })
+            }
+
+            async fn insert_device_code(&self, d: &crate::model::DeviceCode) -> Result<(), StoreError> {
+                sqlx::query(concat!(
+                    "INSERT INTO device_codes (", crate::sql::device_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                ))
+                .bind(d.id.as_bytes())
+                .bind(d.verifier.as_bytes())
+                .bind(&d.user_code)
+                .bind(&d.client_id)
+                .bind(d.scopes.to_string())
+                .bind(d.status.as_str())
+                .bind(&d.user_id)
+                .bind(d.interval_secs)
+                .bind(d.last_polled_at)
+                .bind(d.created_at)
+                .bind(d.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn device_code(&self, id: protocol::token::RowId) -> Result<Option<crate::model::DeviceCode>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::device_columns!(), " FROM device_codes WHERE id = $1"))
+                    .bind(id.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::device)
+                    .transpose()
+            }
+
+            async fn device_code_by_user_code(&self, user_code: &[u8]) -> Result<Option<crate::model::DeviceCode>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::device_columns!(), " FROM device_codes WHERE user_code = $1"))
+                    .bind(user_code)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::device)
+                    .transpose()
+            }
+
+            async fn decide_device_code(
+                &self,
+                id: protocol::token::RowId,
+                user_id: &str,
+                approved: bool,
+            ) -> Result<bool, StoreError> {
+                let status = if approved { crate::model::DeviceStatus::Approved } else { crate::model::DeviceStatus::Denied };
+                let r = sqlx::query("UPDATE device_codes SET status = $1, user_id = $2 WHERE id = $3 AND status = 'pending'")
+                    .bind(status.as_str())
+                    .bind(user_id)
+                    .bind(id.as_bytes())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn record_device_poll(&self, id: protocol::token::RowId, now: i64, interval_secs: i64) -> Result<(), StoreError> {
+                sqlx::query("UPDATE device_codes SET last_polled_at = $1, interval_secs = $2 WHERE id = $3")
+                    .bind(now)
+                    .bind(interval_secs)
+                    .bind(id.as_bytes())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn redeem_device_code(&self, id: protocol::token::RowId, issue: &crate::model::Issue) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let spent = sqlx::query("UPDATE device_codes SET status = 'consumed' WHERE id = $1 AND status = 'approved'")
+                    .bind(id.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+                if spent.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                Self::insert_issue_in(&mut *tx, issue).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn insert_pairing_code(&self, p: &crate::model::PairingCode) -> Result<(), StoreError> {
+                sqlx::query(concat!(
+                    "INSERT INTO pairing_codes (", crate::sql::pairing_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ))
+                .bind(p.id.as_bytes())
+                .bind(&p.lookup)
+                .bind(&p.client_id)
+                .bind(&p.user_id)
+                .bind(p.scopes.to_string())
+                .bind(p.created_at)
+                .bind(p.expires_at)
+                .bind(p.consumed_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn pairing_code(&self, lookup: &[u8]) -> Result<Option<crate::model::PairingCode>, StoreError> {
+                sqlx::query(concat!("SELECT ", crate::sql::pairing_columns!(), " FROM pairing_codes WHERE lookup = $1"))
+                    .bind(lookup)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(mapping::pairing)
+                    .transpose()
+            }
+
+            async fn redeem_pairing_code(
+                &self,
+                id: protocol::token::RowId,
+                now: i64,
+                issue: &crate::model::Issue,
+            ) -> Result<crate::model::Redeemed, StoreError> {
+                use crate::model::Redeemed;
+                let mut tx = self.pool.begin().await?;
+                let spent = sqlx::query("UPDATE pairing_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
+                    .bind(now)
+                    .bind(id.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
+                if spent.rows_affected() == 1 {
+                    Self::insert_issue_in(&mut *tx, issue).await?;
+                    tx.commit().await?;
+                    return Ok(Redeemed::Issued);
+                }
+                tx.rollback().await?;
+                Ok(Redeemed::Replayed { grant_id: None })
             }
 
             async fn insert_session(&self, s: &crate::model::Session) -> Result<(), StoreError> {

@@ -8,8 +8,9 @@ use protocol::token::{RowId, Verifier};
 use protocol::{GrantType, RedirectUri, ScopeSet};
 use store::testing::{Backend, TestDatabase};
 use store::{
-    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, Consumed, Grant, Issue, Redeemed,
-    RefreshToken, Rotated, Scope, Session, Store, StoreError, User,
+    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, Consumed, DeviceCode,
+    DeviceStatus, Grant, Issue, PairingCode, Redeemed, RefreshToken, Rotated, Scope, Session,
+    Store, StoreError, User,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -18,7 +19,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect");
-    assert_eq!(store.migrate().await.expect("migrate"), vec![1]);
+    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2]);
     Some((db, store))
 }
 
@@ -541,6 +542,125 @@ async fn server_secrets_are_generated_once(store: Arc<dyn Store>) {
     assert_eq!(second, b"one");
 }
 
+async fn device_codes(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let d = DeviceCode {
+        id: rid(40),
+        verifier: Verifier::of("pc_dc_x"),
+        user_code: vec![7; 32],
+        client_id: "c1".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        status: DeviceStatus::Pending,
+        user_id: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: 1_000,
+        expires_at: 1_600,
+    };
+    store.insert_device_code(&d).await.unwrap();
+    assert_eq!(
+        store.device_code_by_user_code(&[7; 32]).await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(
+        store.device_code_by_user_code(&[8; 32]).await.unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .redeem_device_code(d.id, &issue(41, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        "not approved yet"
+    );
+    store.record_device_poll(d.id, 1_010, 10).await.unwrap();
+    assert!(
+        store
+            .decide_device_code(d.id, "u-alice", true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_code(d.id, "u-alice", false)
+            .await
+            .unwrap(),
+        "decided once"
+    );
+    let approved = store.device_code(d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            approved.status,
+            approved.interval_secs,
+            approved.last_polled_at
+        ),
+        (DeviceStatus::Approved, 10, Some(1_010))
+    );
+    assert_eq!(approved.user_id.as_deref(), Some("u-alice"));
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(20));
+    let attempts: Vec<_> = (0..20u64)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .redeem_device_code(rid(40), &issue(300 + i * 3, "c1", "u-alice"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for a in attempts {
+        wins += usize::from(a.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(
+        store.device_code(d.id).await.unwrap().unwrap().status,
+        DeviceStatus::Consumed
+    );
+}
+
+async fn pairing_codes(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let p = PairingCode {
+        id: rid(50),
+        lookup: vec![9; 32],
+        client_id: "c1".to_owned(),
+        user_id: "u-alice".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        expires_at: 1_300,
+        consumed_at: None,
+    };
+    store.insert_pairing_code(&p).await.unwrap();
+    assert_eq!(store.pairing_code(&[9; 32]).await.unwrap(), Some(p.clone()));
+    assert_eq!(
+        store
+            .redeem_pairing_code(p.id, 1_010, &issue(51, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        Redeemed::Issued
+    );
+    assert!(matches!(
+        store
+            .redeem_pairing_code(p.id, 1_011, &issue(54, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        Redeemed::Replayed { .. }
+    ));
+    assert_eq!(
+        store
+            .pairing_code(&[9; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .consumed_at,
+        Some(1_010)
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -574,4 +694,6 @@ conformance!(
     access_tokens,
     sessions_and_consents,
     server_secrets_are_generated_once,
+    device_codes,
+    pairing_codes,
 );
