@@ -39,6 +39,9 @@ pub struct TokensConfig {
     pub code_ttl: Option<i64>,
     pub refresh_grace: Option<i64>,
     pub session_ttl: Option<i64>,
+    pub device_code_ttl: Option<i64>,
+    pub device_poll_interval: Option<i64>,
+    pub pairing_code_ttl: Option<i64>,
 }
 
 impl TokensConfig {
@@ -88,6 +91,27 @@ impl TokensConfig {
                 d.session_ttl,
                 300,
                 90 * day,
+            )?,
+            device_code_ttl: pick(
+                "device_code_ttl",
+                self.device_code_ttl,
+                d.device_code_ttl,
+                60,
+                3600,
+            )?,
+            device_poll_interval: pick(
+                "device_poll_interval",
+                self.device_poll_interval,
+                d.device_poll_interval,
+                1,
+                60,
+            )?,
+            pairing_code_ttl: pick(
+                "pairing_code_ttl",
+                self.pairing_code_ttl,
+                d.pairing_code_ttl,
+                60,
+                3600,
             )?,
             interaction_ttl: d.interaction_ttl,
         };

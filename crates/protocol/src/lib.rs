@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod token;
+pub mod user_code;
 
 pub use error::{ErrorCode, OAuthError};
 pub use grant_type::GrantType;

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod clients;
 pub mod clock;
+pub mod device;
 mod error;
 pub mod oauth;
 mod policy;
@@ -46,6 +47,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     policy: Arc<Policy>,
     keys: Arc<Keys>,
+    device_attempts: Arc<device::AttemptLimiter>,
 }
 
 /// Keys the server generates once and keeps in the store, so every node
@@ -55,6 +57,8 @@ struct Keys {
     successor: Vec<u8>,
     /// Seals the pending authorization request carried by the consent form.
     interaction: Vec<u8>,
+    /// Keys the lookup hashes of user codes and pairing codes.
+    user_codes: Vec<u8>,
 }
 
 impl Service {
@@ -72,6 +76,9 @@ impl Service {
         let interaction = store
             .server_secret("interaction", &secrets::random::<32>()?, now)
             .await?;
+        let user_codes = store
+            .server_secret("user-codes", &secrets::random::<32>()?, now)
+            .await?;
         Ok(Service {
             store,
             clock,
@@ -79,7 +86,9 @@ impl Service {
             keys: Arc::new(Keys {
                 successor,
                 interaction,
+                user_codes,
             }),
+            device_attempts: Arc::new(device::AttemptLimiter::default()),
         })
     }
 

@@ -136,10 +136,8 @@ impl Service {
             GrantType::ClientCredentials => self.client_credentials(&client, params, origin).await,
             GrantType::AuthorizationCode => self.redeem_code(&client, params, origin).await,
             GrantType::RefreshToken => self.refresh(&client, params, origin).await,
-            GrantType::DeviceCode | GrantType::PairingCode => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!("the {grant} grant is not enabled on this server"),
-            )),
+            GrantType::DeviceCode => self.device_token(&client, params, origin).await,
+            GrantType::PairingCode => self.pairing_token(&client, params, origin).await,
         }
     }
 
@@ -735,7 +733,10 @@ impl Service {
 }
 
 /// The `scope` parameter of a token request, which must stay within `allowed`.
-fn requested_scope(params: &Params, allowed: &ScopeSet) -> Result<Option<ScopeSet>, OAuthError> {
+pub(crate) fn requested_scope(
+    params: &Params,
+    allowed: &ScopeSet,
+) -> Result<Option<ScopeSet>, OAuthError> {
     let Some(raw) = params.get("scope") else {
         return Ok(None);
     };

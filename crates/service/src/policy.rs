@@ -16,6 +16,12 @@ pub struct Policy {
     pub session_ttl: i64,
     /// How long a consent page may stay open.
     pub interaction_ttl: i64,
+    /// RFC 8628 device codes.
+    pub device_code_ttl: i64,
+    /// The least time between two polls of one device code.
+    pub device_poll_interval: i64,
+    /// Pairing codes.
+    pub pairing_code_ttl: i64,
 }
 
 impl Default for Policy {
@@ -28,6 +34,9 @@ impl Default for Policy {
             refresh_grace: 5,
             session_ttl: 12 * 3600,
             interaction_ttl: 30 * 60,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
+            pairing_code_ttl: 300,
         }
     }
 }

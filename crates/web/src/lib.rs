@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/revoke", post(oauth::revoke))
         .route("/oauth2/introspect", post(oauth::introspect))
         .route(
+            "/oauth2/device_authorization",
+            post(oauth::device_authorization),
+        )
+        .route(
             "/oauth2/userinfo",
             get(oauth::userinfo).post(oauth::userinfo),
         )

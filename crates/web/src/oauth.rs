@@ -185,6 +185,30 @@ pub(crate) async fn introspect(
     Ok((no_store(), Json(body)).into_response())
 }
 
+/// RFC 8628 section 3.1 and 3.2.
+pub(crate) async fn device_authorization(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, JsonError> {
+    let params = body_params(&headers, &body)?;
+    let started = state
+        .service
+        .device_authorization(authorization(&headers), &params, &origin(peer))
+        .await?;
+    let verification_uri = format!("{}/device", state.config.issuer);
+    let body = json!({
+        "device_code": started.device_code,
+        "user_code": started.user_code,
+        "verification_uri": verification_uri,
+        "verification_uri_complete": format!("{verification_uri}?user_code={}", started.user_code),
+        "expires_in": started.expires_in,
+        "interval": started.interval,
+    });
+    Ok((no_store(), Json(body)).into_response())
+}
+
 /// RFC 6750 section 3: a bearer failure names itself in `WWW-Authenticate`.
 fn bearer_error(error: Option<&OAuthError>) -> Response {
     let (status, challenge) = match error {
@@ -270,10 +294,11 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Result<Response, 
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
         "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+        "device_authorization_endpoint": format!("{issuer}/oauth2/device_authorization"),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "grant_types_supported": protocol::GrantType::ALL.map(protocol::GrantType::as_str),
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,

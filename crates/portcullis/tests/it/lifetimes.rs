@@ -19,6 +19,8 @@ pub(crate) struct Party {
     pub(crate) secret: String,
 }
 
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub(crate) async fn client(app: &App, lifetimes: Lifetimes) -> Party {
     let origin = Origin::cli();
     if app.service.list_scopes().await.unwrap().is_empty() {
@@ -40,7 +42,10 @@ pub(crate) async fn client(app: &App, lifetimes: Lifetimes) -> Party {
         app.service.create_user(alice, &origin).await.unwrap();
     }
     let spec = ClientSpec {
-        name: format!("app {lifetimes:?}"),
+        name: format!(
+            "app {}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
         redirect_uris: vec!["https://app.test/cb".into()],
         scopes: vec!["read".into()],
         lifetimes,

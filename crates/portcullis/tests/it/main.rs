@@ -6,6 +6,7 @@ mod architecture;
 mod authorization_code;
 mod cli;
 mod client_credentials;
+mod device;
 mod durability;
 mod hardening;
 mod lifetimes;
