@@ -21,6 +21,8 @@ use store::{AuditEvent, Store};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use policy::Policy;
+/// The records callers see, so the HTTP edge needs no storage types of its own.
+pub use store::{Client, Scope, User};
 
 /// Who asked for a change, for the audit trail.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

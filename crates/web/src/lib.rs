@@ -1,6 +1,7 @@
 //! The HTTP edge: axum routes that turn requests into `service` calls and
 //! results into responses. No SQL and no protocol rules live here.
 
+mod device;
 mod health;
 mod oauth;
 mod pages;
@@ -61,6 +62,14 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/", get(pages::home))
+        .route(
+            "/device",
+            get(device::device_form).post(device::device_submit),
+        )
+        .route(
+            "/get-access",
+            get(device::pairing_form).post(device::pairing_submit),
+        )
         .route(ui::STYLESHEET_PATH, get(pages::stylesheet))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(

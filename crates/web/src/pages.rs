@@ -17,7 +17,7 @@ use ui::{ConsentView, ErrorView, Layout, LoginView, ScopeChoice};
 use crate::AppState;
 use crate::oauth::origin;
 
-const SESSION_COOKIE: &str = "portcullis_session";
+pub(crate) const SESSION_COOKIE: &str = "portcullis_session";
 const CSRF_COOKIE: &str = "portcullis_csrf";
 
 /// Headers every page gets: no framing, no referrer, no caching.
@@ -35,7 +35,7 @@ fn page_headers(response: &mut Response) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -46,7 +46,12 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+pub(crate) fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
     let secure = if state.config.issuer.starts_with("https://") {
         "; Secure"
     } else {
@@ -62,10 +67,10 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
 }
 
 /// A page response that also makes sure the browser holds a CSRF cookie.
-struct Page {
-    html: String,
-    status: StatusCode,
-    csrf_cookie: Option<HeaderValue>,
+pub(crate) struct Page {
+    pub(crate) html: String,
+    pub(crate) status: StatusCode,
+    pub(crate) csrf_cookie: Option<HeaderValue>,
 }
 
 impl IntoResponse for Page {
@@ -80,7 +85,7 @@ impl IntoResponse for Page {
 }
 
 /// The CSRF token for the forms of this response: the browser's cookie, or a new one.
-fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(crate) fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
         Some(existing) => (existing.to_owned(), None),
         None => {
@@ -104,14 +109,14 @@ fn base64_url(bytes: &[u8]) -> String {
 
 /// A submitted HTML form. Unlike OAuth parameters, a field may repeat
 /// (the consent page's scope checkboxes).
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn parse(body: &[u8]) -> Form {
+    pub(crate) fn parse(body: &[u8]) -> Form {
         Form(url::form_urlencoded::parse(body).into_owned().collect())
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -127,14 +132,19 @@ impl Form {
 }
 
 /// Whether a submitted form's token matches the browser's CSRF cookie.
-fn csrf_ok(headers: &HeaderMap, submitted: Option<&str>) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, submitted: Option<&str>) -> bool {
     match (cookie(headers, CSRF_COOKIE), submitted) {
         (Some(c), Some(s)) => Verifier::of(c).verify(s),
         _ => false,
     }
 }
 
-fn error_page(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
     let view = ErrorView {
         layout: layout(None, ""),
         status: status.as_u16(),
@@ -155,7 +165,7 @@ fn error_page(state: &AppState, status: StatusCode, title: &str, message: &str) 
     }
 }
 
-fn internal(state: &AppState, e: impl std::fmt::Display) -> Response {
+pub(crate) fn internal(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "request failed");
     error_page(
         state,
@@ -165,7 +175,7 @@ fn internal(state: &AppState, e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn layout(user: Option<&SignedIn>, csrf_token: &str) -> Layout {
+pub(crate) fn layout(user: Option<&SignedIn>, csrf_token: &str) -> Layout {
     Layout {
         site_name: "Portcullis".to_owned(),
         signed_in_as: user.map(|u| u.user.username.clone()),
@@ -173,7 +183,7 @@ fn layout(user: Option<&SignedIn>, csrf_token: &str) -> Layout {
     }
 }
 
-async fn current_user(
+pub(crate) async fn current_user(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<SignedIn>, service::ServiceError> {
@@ -224,6 +234,12 @@ fn code_redirect(state: &AppState, request: &AuthorizationRequest, code: &str) -
     client_redirect(state, &request.redirect_uri, &params)
 }
 
+/// Sends the browser to sign in first, and back to `return_to` after.
+pub(crate) fn to_login(return_to: &str) -> Response {
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    Redirect::to(&format!("/login?return_to={encoded}")).into_response()
+}
+
 /// `GET /oauth2/authorize`.
 pub(crate) async fn authorize(
     State(state): State<AppState>,
@@ -254,12 +270,7 @@ pub(crate) async fn authorize(
     let user = match current_user(&state, &headers).await {
         Ok(Some(u)) => u,
         Ok(None) => {
-            let return_to = format!("/oauth2/authorize?{query}");
-            let target = format!(
-                "/login?return_to={}",
-                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-            );
-            return Redirect::to(&target).into_response();
+            return to_login(&format!("/oauth2/authorize?{query}"));
         }
         Err(e) => return internal(&state, e),
     };

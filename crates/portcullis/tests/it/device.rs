@@ -7,7 +7,7 @@ use service::device::CodeRefusal;
 use service::{Origin, Policy};
 
 use crate::lifetimes::{Party, active, client};
-use crate::support::{App, Backend, both_backends, post_form};
+use crate::support::{App, Backend, both_backends, form_field, post_form, signed_in_browser};
 
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const PAIRING: &str = "urn:portcullis:params:oauth:grant-type:pairing_code";
@@ -341,7 +341,180 @@ async fn pairing_codes_are_single_use_and_bound(backend: Backend) {
     app.stop().await;
 }
 
+async fn the_device_page_approves_a_code(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = device_client(&app, true).await;
+    let started = start(&app, &party).await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let link = app.url(&format!("/device?user_code={user_code}"));
+
+    let anonymous = crate::support::http().get(&link).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert!(
+        anonymous.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?return_to=%2Fdevice")
+    );
+
+    let browser = signed_in_browser(&app.base_url, "alice", "alice password").await;
+    let page = browser.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("TV app") && html.contains("read"),
+        "names the app and its scopes"
+    );
+    let csrf = form_field(&html, "csrf_token");
+    let forged = browser
+        .post(app.url("/device"))
+        .form(&[("user_code", user_code), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "no CSRF token, no decision");
+    let done = browser
+        .post(app.url("/device"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("user_code", user_code),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("is connected"));
+    let (status, _) = poll(&app, &party, started["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "the device gets its tokens");
+    app.stop().await;
+}
+
+async fn wrong_entries_on_the_device_page_are_slowed_down(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = device_client(&app, true).await;
+    let started = start(&app, &party).await;
+    let browser = signed_in_browser(&app.base_url, "alice", "alice password").await;
+    let html = browser
+        .get(app.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_field(&html, "csrf_token");
+    for guess in [
+        "BBBB-BBBB",
+        "CCCC-CCCC",
+        "DDDD-DDDD",
+        "FFFF-FFFF",
+        "not a code",
+    ] {
+        let r = browser
+            .post(app.url("/device"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("user_code", guess),
+                ("step", "lookup"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("not valid or has expired"));
+    }
+    let right = started["user_code"].as_str().unwrap();
+    let r = browser
+        .post(app.url("/device"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("user_code", right),
+            ("step", "lookup"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("Too many wrong codes"));
+    app.stop().await;
+}
+
+async fn the_get_access_page_issues_a_pairing_code(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = device_client(&app, false).await;
+    let browser = signed_in_browser(&app.base_url, "alice", "alice password").await;
+    let html = browser
+        .get(app.url("/get-access"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("TV app false"),
+        "lists the apps that offer codes"
+    );
+    let csrf = form_field(&html, "csrf_token");
+    let unknown = browser
+        .post(app.url("/get-access"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("client_id_text", "nope"),
+            ("step", "choose"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let confirm = browser
+        .post(app.url("/get-access"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("client_id_text", party.id.as_str()),
+            ("step", "choose"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("decision"), "asks to approve");
+    let shown = browser
+        .post(app.url("/get-access"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("client_id", party.id.as_str()),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = shown
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '-'))
+        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
+        .unwrap_or_else(|| panic!("a code in {shown}"))
+        .to_owned();
+    let tokens = post_form(
+        &app.url("/oauth2/token"),
+        Some((&party.id, &party.secret)),
+        &[("grant_type", PAIRING), ("code", &code)],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200);
+    app.stop().await;
+}
+
 both_backends!(
+    the_device_page_approves_a_code,
+    wrong_entries_on_the_device_page_are_slowed_down,
+    the_get_access_page_issues_a_pairing_code,
     every_polling_outcome,
     denied_and_expired,
     device_codes_belong_to_their_client,

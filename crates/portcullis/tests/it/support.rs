@@ -303,3 +303,43 @@ impl App {
         }
     }
 }
+
+/// The value of a form field in a page (the first one with that name).
+pub fn form_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').expect("a closing quote")].to_owned()
+}
+
+/// A browser (cookies on, redirects off) signed in through the login form.
+pub async fn signed_in_browser(base_url: &str, username: &str, password: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a browser");
+    let page = browser
+        .get(format!("{base_url}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_field(&page, "csrf_token");
+    let response = browser
+        .post(format!("{base_url}/login"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "signed in as {username}");
+    browser
+}
