@@ -165,6 +165,24 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or replaces the consent of a user for a client.
     async fn put_consent(&self, consent: &Consent) -> Result<(), StoreError>;
 
+    /// Every consent a user has given, most recently used first.
+    async fn list_consents(&self, user_id: &str) -> Result<Vec<Consent>, StoreError>;
+    /// Ends what a user allowed a client, in one transaction: the consent
+    /// goes, and every grant and token of that user for that client is
+    /// revoked. `false` when there was nothing to end.
+    async fn revoke_authorization(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// How many users have authorized each of an owner's clients, and when
+    /// one last did: `(client_id, users, last_used_at)`.
+    async fn client_usage(
+        &self,
+        owner_id: &str,
+    ) -> Result<Vec<(String, i64, Option<UnixTime>)>, StoreError>;
+
     /// The secret stored under `name`, storing `candidate` first if there is
     /// none. Concurrent first calls on several nodes all get the same value.
     async fn server_secret(

@@ -1092,6 +1092,56 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            async fn list_consents(&self, user_id: &str) -> Result<Vec<crate::model::Consent>, StoreError> {
+                sqlx::query(
+                    "SELECT user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
+                     WHERE user_id = $1 ORDER BY last_used_at DESC, client_id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(mapping::consent)
+                .collect()
+            }
+
+            async fn revoke_authorization(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let consent = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user_id)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut revoked = consent.rows_affected();
+                for sql in [
+                    "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+                    // Through the grants, so the token tables need no extra index.
+                    "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
+                     (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3)",
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
+                     (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3)",
+                ] {
+                    let r = sqlx::query(sql).bind(now).bind(user_id).bind(client_id).execute(&mut *tx).await?;
+                    revoked += r.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(revoked > 0)
+            }
+
+            async fn client_usage(&self, owner_id: &str) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT c.client_id, COUNT(*) AS users, MAX(c.last_used_at) AS last_used_at FROM consents c \
+                     JOIN clients k ON k.id = c.client_id WHERE k.owner_id = $1 GROUP BY c.client_id",
+                )
+                .bind(owner_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("client_id")?, r.try_get("users")?, r.try_get("last_used_at")?)))
+                    .collect()
+            }
+
             async fn server_secret(&self, name: &str, candidate: &[u8], now: i64) -> Result<Vec<u8>, StoreError> {
                 use sqlx::Row as _;
                 sqlx::query("INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")

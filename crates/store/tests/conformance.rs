@@ -661,6 +661,104 @@ async fn pairing_codes(store: Arc<dyn Store>) {
     );
 }
 
+async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    store.insert_user(&user("bob")).await.unwrap();
+    let mine = issue(60, "c1", "u-alice");
+    let bobs = issue(70, "c1", "u-bob");
+    store.insert_issue(&mine).await.unwrap();
+    store.insert_issue(&bobs).await.unwrap();
+    for u in ["u-alice", "u-bob"] {
+        let consent = Consent {
+            user_id: u.to_owned(),
+            client_id: "c1".to_owned(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            created_at: 1_000,
+            updated_at: 1_000,
+            last_used_at: if u == "u-bob" { 1_500 } else { 1_200 },
+        };
+        store.put_consent(&consent).await.unwrap();
+    }
+    assert_eq!(store.list_consents("u-alice").await.unwrap().len(), 1);
+    assert_eq!(store.client_usage("nobody").await.unwrap(), vec![]);
+
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 2_000)
+            .await
+            .unwrap()
+    );
+    assert!(store.list_consents("u-alice").await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .access_token(mine.access.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(2_000)
+    );
+    assert_eq!(
+        store
+            .refresh_token(mine.refresh.unwrap().id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(2_000)
+    );
+    assert_eq!(
+        store
+            .grant(mine.grant.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(2_000)
+    );
+    assert_eq!(
+        store
+            .access_token(bobs.access.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None,
+        "other users keep theirs"
+    );
+    assert!(
+        !store
+            .revoke_authorization("u-alice", "c1", 2_001)
+            .await
+            .unwrap(),
+        "nothing left to end"
+    );
+}
+
+async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_user(&user("bob")).await.unwrap();
+    store
+        .insert_client(&client("c1", Some("u-alice")))
+        .await
+        .unwrap();
+    for (u, at) in [("u-alice", 1_100), ("u-bob", 1_300)] {
+        let consent = Consent {
+            user_id: u.to_owned(),
+            client_id: "c1".to_owned(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            created_at: 1_000,
+            updated_at: 1_000,
+            last_used_at: at,
+        };
+        store.put_consent(&consent).await.unwrap();
+    }
+    assert_eq!(
+        store.client_usage("u-alice").await.unwrap(),
+        vec![("c1".to_owned(), 2, Some(1_300))]
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -696,4 +794,6 @@ conformance!(
     server_secrets_are_generated_once,
     device_codes,
     pairing_codes,
+    revoking_an_authorization_ends_everything_of_that_user_and_client,
+    usage_per_client_of_an_owner,
 );
