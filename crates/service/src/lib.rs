@@ -9,6 +9,7 @@ pub mod device;
 mod error;
 pub mod oauth;
 mod policy;
+pub mod portal;
 pub mod scopes;
 mod secrets;
 pub mod sessions;
@@ -22,7 +23,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use policy::Policy;
 /// The records callers see, so the HTTP edge needs no storage types of its own.
-pub use store::{Client, Scope, User};
+pub use store::{Client, Consent, Scope, User};
 
 /// Who asked for a change, for the audit trail.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -5,6 +5,7 @@ mod device;
 mod health;
 mod oauth;
 mod pages;
+mod portal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,31 @@ pub fn router(state: AppState) -> Router {
             get(device::pairing_form).post(device::pairing_submit),
         )
         .route(ui::STYLESHEET_PATH, get(pages::stylesheet))
+        .route(
+            "/developer/apps",
+            get(portal::apps).post(portal::create_app),
+        )
+        .route("/developer/apps/new", get(portal::new_app))
+        .route("/developer/apps/{id}", get(portal::app))
+        .route(
+            "/developer/apps/{id}/edit",
+            get(portal::edit_app).post(portal::update_app),
+        )
+        .route(
+            "/developer/apps/{id}/rotate-secret",
+            post(portal::rotate_secret),
+        )
+        .route(
+            "/developer/apps/{id}/delete",
+            get(portal::confirm_delete).post(portal::delete_app),
+        )
+        .route("/account", get(portal::account))
+        .route("/account/connections", get(portal::connections))
+        .route(
+            "/account/connections/{id}/revoke",
+            post(portal::revoke_connection),
+        )
+        .fallback(portal::fallback)
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -123,7 +123,7 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
         self.0
             .iter()
             .filter(move |(k, _)| k == name)
@@ -574,27 +574,10 @@ pub(crate) async fn logout(
     response
 }
 
-/// `GET /`: who is signed in.
+/// `GET /`: the account page, or sign-in.
 pub(crate) async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match current_user(&state, &headers).await {
-        Ok(Some(user)) => {
-            let (csrf_token, csrf_cookie) = csrf(&state, &headers);
-            let view = ErrorView {
-                layout: layout(Some(&user), &csrf_token),
-                status: 200,
-                title: "Signed in".to_owned(),
-                message: format!("You are signed in as {}.", user.user.username),
-            };
-            match state.pages.error(&view) {
-                Ok(html) => Page {
-                    html,
-                    status: StatusCode::OK,
-                    csrf_cookie,
-                }
-                .into_response(),
-                Err(e) => internal(&state, e),
-            }
-        }
+        Ok(Some(_)) => Redirect::to("/account").into_response(),
         Ok(None) => Redirect::to("/login").into_response(),
         Err(e) => internal(&state, e),
     }

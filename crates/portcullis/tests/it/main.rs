@@ -10,5 +10,6 @@ mod device;
 mod durability;
 mod hardening;
 mod lifetimes;
+mod portal;
 mod serve;
 mod support;
