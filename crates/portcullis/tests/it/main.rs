@@ -4,6 +4,7 @@
 
 mod architecture;
 mod authorization_code;
+mod browser;
 mod cli;
 mod client_credentials;
 mod device;
