@@ -192,6 +192,22 @@ pub async fn user(service: &Service, command: UserCommand) -> anyhow::Result<Out
                 json: json!({"username": username, "disabled": false}),
             }
         }
+        UserCommand::CreateToken { username, name } => {
+            let user = service
+                .user_by_username(&username)
+                .await?
+                .with_context(|| format!("user {username:?} not found"))?;
+            let (token, info) = service
+                .create_personal_access_token(&user, &name, &origin)
+                .await?;
+            Output {
+                text: format!(
+                    "token:  {token}\nname:   {}\n\nCopy the token now: it cannot be shown again.",
+                    info.name
+                ),
+                json: json!({"username": username, "id": info.id, "name": info.name, "token": token}),
+            }
+        }
         UserCommand::SetPassword {
             username,
             password_stdin,

@@ -74,6 +74,13 @@ pub enum UserCommand {
     Disable { username: String },
     /// Let a disabled user sign in again.
     Enable { username: String },
+    /// Create a personal access token for the developer API; printed once.
+    CreateToken {
+        username: String,
+        /// What the token is for, e.g. "deploy script".
+        #[arg(long)]
+        name: String,
+    },
     /// Set a user's password.
     SetPassword {
         username: String,

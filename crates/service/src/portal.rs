@@ -106,3 +106,137 @@ impl Service {
         Ok(revoked)
     }
 }
+
+/// A personal access token as its owner sees it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// URL-safe id, to delete it by.
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+fn token_info(t: &store::PersonalAccessToken) -> TokenInfo {
+    use base64::Engine as _;
+    TokenInfo {
+        id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t.id.as_bytes()),
+        name: t.name.clone(),
+        created_at: t.created_at,
+        last_used_at: t.last_used_at,
+    }
+}
+
+impl Service {
+    /// Creates a personal access token for scripting the developer API;
+    /// the token is returned once and stored only as its hash.
+    pub async fn create_personal_access_token(
+        &self,
+        user: &User,
+        name: &str,
+        origin: &Origin,
+    ) -> Result<(String, TokenInfo), ServiceError> {
+        use protocol::token::{Kind, Verifier};
+        let name = protocol::client::parse_display_name(name)
+            .map_err(|e| ServiceError::invalid("name", e))?;
+        let id = crate::secrets::row_id(self.clock.now_millis())?;
+        let token = crate::secrets::credential(Kind::PersonalAccessToken, id)?;
+        let record = store::PersonalAccessToken {
+            id,
+            verifier: Verifier::of(&token),
+            user_id: user.id.clone(),
+            name,
+            created_at: self.now(),
+            last_used_at: None,
+        };
+        self.store.insert_personal_access_token(&record).await?;
+        let origin = Origin {
+            user_id: Some(user.id.clone()),
+            ..origin.clone()
+        };
+        self.audit(
+            "personal_access_token.created",
+            &origin,
+            None,
+            format!("name={}", record.name),
+        )
+        .await;
+        Ok((token, token_info(&record)))
+    }
+
+    /// The (enabled) user a personal access token belongs to.
+    pub async fn personal_access_token_user(
+        &self,
+        presented: &str,
+    ) -> Result<Option<User>, ServiceError> {
+        use protocol::token::{self, Kind};
+        let Some(id) = token::row_id(Kind::PersonalAccessToken, presented) else {
+            return Ok(None);
+        };
+        let Some(t) = self.store.personal_access_token(id).await? else {
+            return Ok(None);
+        };
+        if !t.verifier.verify(presented) {
+            return Ok(None);
+        }
+        let user = self
+            .store
+            .user_by_id(&t.user_id)
+            .await?
+            .filter(|u| !u.disabled);
+        if user.is_some() {
+            self.store
+                .touch_personal_access_token(id, self.now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn personal_access_tokens(
+        &self,
+        user: &User,
+    ) -> Result<Vec<TokenInfo>, ServiceError> {
+        Ok(self
+            .store
+            .list_personal_access_tokens(&user.id)
+            .await?
+            .iter()
+            .map(token_info)
+            .collect())
+    }
+
+    /// Deletes one of the user's tokens; `false` when they have no such token.
+    pub async fn delete_personal_access_token(
+        &self,
+        user: &User,
+        id: &str,
+        origin: &Origin,
+    ) -> Result<bool, ServiceError> {
+        use base64::Engine as _;
+        let Some(row) = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(id)
+            .ok()
+            .and_then(|b| protocol::token::RowId::from_slice(&b))
+        else {
+            return Ok(false);
+        };
+        let deleted = self
+            .store
+            .delete_personal_access_token(&user.id, row)
+            .await?;
+        if deleted {
+            let origin = Origin {
+                user_id: Some(user.id.clone()),
+                ..origin.clone()
+            };
+            self.audit(
+                "personal_access_token.deleted",
+                &origin,
+                None,
+                String::new(),
+            )
+            .await;
+        }
+        Ok(deleted)
+    }
+}

@@ -157,6 +157,27 @@ pub trait Store: Send + Sync + 'static {
         issue: &Issue,
     ) -> Result<Redeemed, StoreError>;
 
+    async fn insert_personal_access_token(
+        &self,
+        token: &PersonalAccessToken,
+    ) -> Result<(), StoreError>;
+    async fn personal_access_token(
+        &self,
+        id: RowId,
+    ) -> Result<Option<PersonalAccessToken>, StoreError>;
+    async fn touch_personal_access_token(&self, id: RowId, now: UnixTime)
+    -> Result<(), StoreError>;
+    async fn list_personal_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<PersonalAccessToken>, StoreError>;
+    /// Deletes one of a user's tokens; `false` when the user has no such token.
+    async fn delete_personal_access_token(
+        &self,
+        user_id: &str,
+        id: RowId,
+    ) -> Result<bool, StoreError>;
+
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn session(&self, id: RowId) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, id: RowId) -> Result<bool, StoreError>;

@@ -264,3 +264,14 @@ pub struct PairingCode {
     pub expires_at: UnixTime,
     pub consumed_at: Option<UnixTime>,
 }
+
+/// A token a user created to call the developer API from scripts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalAccessToken {
+    pub id: RowId,
+    pub verifier: Verifier,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}

@@ -295,6 +295,17 @@ macro_rules! implement_store {
                 })
             }
 
+            pub(super) fn pat(r: &DbRow) -> Result<PersonalAccessToken, StoreError> {
+                Ok(PersonalAccessToken {
+                    id: row_id(r.try_get("id")?)?,
+                    verifier: verifier(r.try_get("verifier")?)?,
+                    user_id: r.try_get("user_id")?,
+                    name: r.try_get("name")?,
+                    created_at: r.try_get("created_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                })
+            }
+
             pub(super) fn audit(r: &DbRow) -> Result<AuditEvent, StoreError> {
                 Ok(AuditEvent {
                     at: r.try_get("at")?,
@@ -1028,6 +1039,71 @@ macro_rules! implement_store {
                 }
                 tx.rollback().await?;
                 Ok(Redeemed::Replayed { grant_id: None })
+            }
+
+            async fn insert_personal_access_token(&self, t: &crate::model::PersonalAccessToken) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO personal_access_tokens (id, verifier, user_id, name, created_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(t.id.as_bytes())
+                .bind(t.verifier.as_bytes())
+                .bind(&t.user_id)
+                .bind(&t.name)
+                .bind(t.created_at)
+                .bind(t.last_used_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn personal_access_token(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::PersonalAccessToken>, StoreError> {
+                sqlx::query(
+                    "SELECT id, verifier, user_id, name, created_at, last_used_at FROM personal_access_tokens WHERE id = $1",
+                )
+                .bind(id.as_bytes())
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(mapping::pat)
+                .transpose()
+            }
+
+            async fn touch_personal_access_token(&self, id: protocol::token::RowId, now: i64) -> Result<(), StoreError> {
+                sqlx::query("UPDATE personal_access_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id.as_bytes())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn list_personal_access_tokens(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<crate::model::PersonalAccessToken>, StoreError> {
+                sqlx::query(
+                    "SELECT id, verifier, user_id, name, created_at, last_used_at FROM personal_access_tokens \
+                     WHERE user_id = $1 ORDER BY created_at, id",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(mapping::pat)
+                .collect()
+            }
+
+            async fn delete_personal_access_token(&self, user_id: &str, id: protocol::token::RowId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM personal_access_tokens WHERE id = $1 AND user_id = $2")
+                    .bind(id.as_bytes())
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
             }
 
             async fn insert_session(&self, s: &crate::model::Session) -> Result<(), StoreError> {

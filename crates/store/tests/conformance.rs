@@ -19,7 +19,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect");
-    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2]);
+    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3]);
     Some((db, store))
 }
 
@@ -759,6 +759,42 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
     );
 }
 
+async fn personal_access_tokens(store: Arc<dyn Store>) {
+    store.insert_user(&user("alice")).await.unwrap();
+    store.insert_user(&user("bob")).await.unwrap();
+    let t = store::PersonalAccessToken {
+        id: rid(80),
+        verifier: Verifier::of("pc_pat_x"),
+        user_id: "u-alice".to_owned(),
+        name: "deploy".to_owned(),
+        created_at: 1_000,
+        last_used_at: None,
+    };
+    store.insert_personal_access_token(&t).await.unwrap();
+    assert_eq!(
+        store.personal_access_token(t.id).await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(
+        store.list_personal_access_tokens("u-alice").await.unwrap(),
+        vec![t.clone()]
+    );
+    assert!(
+        !store
+            .delete_personal_access_token("u-bob", t.id)
+            .await
+            .unwrap(),
+        "only its owner deletes it"
+    );
+    assert!(
+        store
+            .delete_personal_access_token("u-alice", t.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.personal_access_token(t.id).await.unwrap(), None);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -796,4 +832,5 @@ conformance!(
     pairing_codes,
     revoking_an_authorization_ends_everything_of_that_user_and_client,
     usage_per_client_of_an_owner,
+    personal_access_tokens,
 );

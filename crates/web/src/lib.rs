@@ -1,6 +1,7 @@
 //! The HTTP edge: axum routes that turn requests into `service` calls and
 //! results into responses. No SQL and no protocol rules live here.
 
+mod api;
 mod device;
 mod health;
 mod oauth;
@@ -95,6 +96,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/account/connections/{id}/revoke",
             post(portal::revoke_connection),
+        )
+        .route(
+            "/api/developer/apps",
+            get(api::list_apps).post(api::create_app),
+        )
+        .route(
+            "/api/developer/apps/{id}",
+            get(api::get_app)
+                .patch(api::update_app)
+                .delete(api::delete_app),
+        )
+        .route(
+            "/api/developer/apps/{id}/rotate-secret",
+            post(api::rotate_secret),
+        )
+        .route(
+            "/api/account/tokens",
+            get(api::list_tokens).post(api::create_token),
+        )
+        .route(
+            "/api/account/tokens/{id}",
+            axum::routing::delete(api::delete_token),
         )
         .fallback(portal::fallback)
         .with_state(state)

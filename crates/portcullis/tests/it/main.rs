@@ -2,6 +2,7 @@
 //! server, driven as an operator and a client would, on SQLite and on
 //! PostgreSQL.
 
+mod api;
 mod architecture;
 mod authorization_code;
 mod browser;
