@@ -112,6 +112,24 @@ impl Service {
         self.store.ping().await.is_ok()
     }
 
+    /// An audit event stamped now.
+    pub(crate) fn audit_event(
+        &self,
+        kind: &str,
+        origin: &Origin,
+        client_id: Option<&str>,
+        detail: String,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            kind: kind.to_owned(),
+            user_id: origin.user_id.clone(),
+            client_id: client_id.map(str::to_owned),
+            ip: origin.ip.clone(),
+            detail,
+        }
+    }
+
     /// Records an audit event. The change it describes has already happened,
     /// so a failure to record it is logged rather than undoing the change.
     pub(crate) async fn audit(
@@ -121,14 +139,7 @@ impl Service {
         client_id: Option<&str>,
         detail: String,
     ) {
-        let event = AuditEvent {
-            at: self.now(),
-            kind: kind.to_owned(),
-            user_id: origin.user_id.clone(),
-            client_id: client_id.map(str::to_owned),
-            ip: origin.ip.clone(),
-            detail,
-        };
+        let event = self.audit_event(kind, origin, client_id, detail);
         if let Err(e) = self.store.insert_audit_event(&event).await {
             tracing::error!(kind, error = %e, "could not record an audit event");
         }

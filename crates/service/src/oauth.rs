@@ -189,14 +189,21 @@ impl Service {
             requested_scope(params, &client.scopes)?.unwrap_or_else(|| client.scopes.clone());
         let now = self.now();
         let (token, record) = self.new_access(client, None, None, scope.clone(), now)?;
-        db(self.store.insert_access_token(&record).await)?;
-        self.audit(
+        // The token and its audit event commit together.
+        let event = self.audit_event(
             "token.issued",
             origin,
             Some(&client.id),
             "grant=client_credentials".to_owned(),
-        )
-        .await;
+        );
+        match self.store.insert_access_token(&record, Some(&event)).await {
+            Ok(()) => {}
+            // The client was deleted a moment ago.
+            Err(store::StoreError::MissingReference) => {
+                return Err(invalid_client("client authentication failed"));
+            }
+            Err(e) => return Err(ServiceError::from(e).into()),
+        }
         Ok(TokenResponse {
             access_token: token,
             expires_in: record.expires_at - now,

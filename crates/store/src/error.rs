@@ -20,6 +20,9 @@ pub enum StoreError {
         "the database has migration {0}, which this version of Portcullis does not know; upgrade Portcullis"
     )]
     UnknownMigration(i64),
+    /// The group-commit writer is gone (the store is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("cannot create the database directory {path}: {source}")]

@@ -6,6 +6,7 @@
 //! even under concurrent requests); deciding what is expired, allowed or
 //! revoked is the caller's job.
 
+mod batch;
 mod error;
 mod migrate;
 pub mod model;
@@ -105,7 +106,14 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a grant and every access and refresh token in it.
     async fn revoke_grant(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
 
-    async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+    /// Stores an access token and, in the same transaction, its audit
+    /// event; answers once both are durable. Concurrent calls share a
+    /// transaction (group commit).
+    async fn insert_access_token(
+        &self,
+        token: &AccessToken,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
     async fn access_token(&self, id: RowId) -> Result<Option<AccessToken>, StoreError>;
     async fn revoke_access_token(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
 
@@ -213,6 +221,7 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Vec<u8>, StoreError>;
 
+    /// Stores an audit event; concurrent calls share a transaction.
     async fn insert_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The most recent events, newest first.
     async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError>;

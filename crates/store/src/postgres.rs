@@ -8,6 +8,8 @@ use crate::StoreError;
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// The group-commit writer (see `batch.rs`).
+    pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
 
 impl PostgresStore {
@@ -18,7 +20,8 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(StoreError::Database)?;
-        Ok(PostgresStore { pool })
+        let writer = PostgresStore::spawn_writer(pool.clone());
+        Ok(PostgresStore { pool, writer })
     }
 }
 

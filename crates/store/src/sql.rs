@@ -353,6 +353,60 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            /// Starts the group-commit writer for this pool.
+            fn spawn_writer(pool: sqlx::Pool<$db>) -> tokio::sync::mpsc::Sender<crate::batch::Job> {
+                let (tx, mut rx) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
+                tokio::spawn(async move {
+                    let mut batch = Vec::with_capacity(crate::batch::MAX_BATCH);
+                    while crate::batch::next_batch(&mut rx, &mut batch).await {
+                        if Self::write_batch(&pool, &batch).await.is_ok() {
+                            for job in batch.drain(..) {
+                                let _ = job.reply.send(Ok(()));
+                            }
+                        } else {
+                            // Find the bad write: each job on its own.
+                            for job in batch.drain(..) {
+                                let result = Self::write_batch(&pool, std::slice::from_ref(&job)).await;
+                                let _ = job.reply.send(result);
+                            }
+                        }
+                    }
+                });
+                tx
+            }
+
+            async fn write_batch(pool: &sqlx::Pool<$db>, jobs: &[crate::batch::Job]) -> Result<(), StoreError> {
+                let mut tx = pool.begin().await?;
+                for job in jobs {
+                    if let Some(token) = &job.token {
+                        Self::insert_access(&mut *tx, token).await?;
+                    }
+                    if let Some(event) = &job.event {
+                        Self::insert_audit(&mut *tx, event).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_audit(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                e: &crate::model::AuditEvent,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.at)
+                .bind(&e.kind)
+                .bind(&e.user_id)
+                .bind(&e.client_id)
+                .bind(&e.ip)
+                .bind(&e.detail)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
             async fn insert_access(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 t: &crate::model::AccessToken,
@@ -834,9 +888,12 @@ macro_rules! implement_store {
                 Ok(r.rows_affected() > 0)
             }
 
-            async fn insert_access_token(&self, t: &crate::model::AccessToken) -> Result<(), StoreError> {
-                let mut conn = self.pool.acquire().await?;
-                Self::insert_access(&mut conn, t).await
+            async fn insert_access_token(
+                &self,
+                t: &crate::model::AccessToken,
+                event: Option<&crate::model::AuditEvent>,
+            ) -> Result<(), StoreError> {
+                crate::batch::submit(&self.writer, Some(t.clone()), event.cloned()).await
             }
 
             async fn access_token(
@@ -1234,18 +1291,7 @@ macro_rules! implement_store {
             }
 
             async fn insert_audit_event(&self, e: &crate::model::AuditEvent) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(e.at)
-                .bind(&e.kind)
-                .bind(&e.user_id)
-                .bind(&e.client_id)
-                .bind(&e.ip)
-                .bind(&e.detail)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                crate::batch::submit(&self.writer, None, Some(e.clone())).await
             }
 
             async fn recent_audit_events(&self, limit: i64) -> Result<Vec<crate::model::AuditEvent>, StoreError> {

@@ -11,6 +11,8 @@ use crate::StoreError;
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The group-commit writer (see `batch.rs`).
+    pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
 
 impl SqliteStore {
@@ -44,7 +46,8 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::Database)?;
-        Ok(SqliteStore { pool })
+        let writer = SqliteStore::spawn_writer(pool.clone());
+        Ok(SqliteStore { pool, writer })
     }
 }
 

@@ -490,7 +490,7 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
 async fn access_tokens(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     let t = access(20, None, "c1", None);
-    store.insert_access_token(&t).await.unwrap();
+    store.insert_access_token(&t, None).await.unwrap();
     assert_eq!(store.access_token(t.id).await.unwrap(), Some(t.clone()));
     assert!(store.revoke_access_token(t.id, 3_000).await.unwrap());
     assert!(!store.revoke_access_token(t.id, 3_001).await.unwrap());
@@ -795,6 +795,50 @@ async fn personal_access_tokens(store: Arc<dyn Store>) {
     assert_eq!(store.personal_access_token(t.id).await.unwrap(), None);
 }
 
+async fn group_commit_fails_only_the_bad_write(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let attempts: Vec<_> = (0..200u64)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let client = if i == 77 { "no-such-client" } else { "c1" };
+                let t = access(1_000 + i, None, client, None);
+                let event = AuditEvent {
+                    at: 1_000,
+                    kind: "token.issued".to_owned(),
+                    user_id: None,
+                    client_id: Some(client.to_owned()),
+                    ip: None,
+                    detail: String::new(),
+                };
+                (i, t.id, store.insert_access_token(&t, Some(&event)).await)
+            })
+        })
+        .collect();
+    for a in attempts {
+        let (i, id, result) = a.await.unwrap();
+        if i == 77 {
+            assert!(
+                matches!(result, Err(StoreError::MissingReference)),
+                "{result:?}"
+            );
+            assert_eq!(store.access_token(id).await.unwrap(), None);
+        } else {
+            result.unwrap();
+            assert!(
+                store.access_token(id).await.unwrap().is_some(),
+                "answered means stored"
+            );
+        }
+    }
+    let events = store.recent_audit_events(500).await.unwrap();
+    assert_eq!(
+        events.len(),
+        199,
+        "each stored token has its audit event, the refused one none"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -833,4 +877,5 @@ conformance!(
     revoking_an_authorization_ends_everything_of_that_user_and_client,
     usage_per_client_of_an_owner,
     personal_access_tokens,
+    group_commit_fails_only_the_bad_write,
 );
