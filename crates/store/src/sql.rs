@@ -953,6 +953,13 @@ macro_rules! implement_store {
                 if spent.rows_affected() == 1 {
                     Self::insert_access(&mut *tx, access).await?;
                     Self::insert_refresh(&mut *tx, refresh).await?;
+                    // A refresh is the app using its access: Connections shows it.
+                    sqlx::query("UPDATE consents SET last_used_at = $1 WHERE user_id = $2 AND client_id = $3")
+                        .bind(now)
+                        .bind(&refresh.user_id)
+                        .bind(&refresh.client_id)
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     return Ok(Rotated::Now);
                 }

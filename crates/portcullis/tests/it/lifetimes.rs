@@ -195,6 +195,24 @@ async fn refresh_tokens_expire_when_idle(backend: Backend) {
         .as_str()
         .expect("used in time, it rotates")
         .to_owned();
+    let alice = app
+        .service
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let consent = app
+        .service
+        .store()
+        .consent(&alice.id, &party.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = service::Clock::now(app.clock.as_ref());
+    assert_eq!(
+        consent.last_used_at, now,
+        "a refresh counts as use on Connections"
+    );
     app.clock.advance(121);
     let late = token(
         &app,
