@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub issuer: Option<String>,
     /// A directory of page templates that replace the embedded ones by file name.
     pub templates_dir: Option<PathBuf>,
+    /// Seconds a client is cached in memory (0 turns the cache off).
+    pub client_cache_ttl: Option<i64>,
     /// Lifetimes, in seconds.
     #[serde(default)]
     pub tokens: TokensConfig,
@@ -114,6 +116,7 @@ impl TokensConfig {
                 3600,
             )?,
             interaction_ttl: d.interaction_ttl,
+            client_cache_ttl: d.client_cache_ttl,
         };
         Ok(policy)
     }
@@ -165,7 +168,13 @@ impl Settings {
             .or(file.issuer)
             .map(|i| parse_issuer(&i))
             .transpose()?;
-        let policy = file.tokens.policy()?;
+        let mut policy = file.tokens.policy()?;
+        if let Some(ttl) = file.client_cache_ttl {
+            if !(0..=300).contains(&ttl) {
+                bail!("client_cache_ttl: {ttl} is outside 0..=300 seconds");
+            }
+            policy.client_cache_ttl = ttl;
+        }
         Ok(Settings {
             listen,
             database_url,

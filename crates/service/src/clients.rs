@@ -287,7 +287,16 @@ impl Service {
         if !protocol::client::is_valid_client_id(id) {
             return Ok(None);
         }
-        Ok(self.store.client(id).await?)
+        let now = self.now();
+        let ttl = self.policy.client_cache_ttl;
+        if let Some(cached) = self.clients.get(id, now, ttl) {
+            return Ok(Some(cached));
+        }
+        let found = self.store.client(id).await?;
+        if let Some(client) = &found {
+            self.clients.put(client, now, ttl);
+        }
+        Ok(found)
     }
 
     /// A client that must exist.
@@ -349,7 +358,9 @@ impl Service {
             updated_at: self.now(),
             ..current
         };
-        if !self.store.update_client(&updated).await? {
+        let updated_ok = self.store.update_client(&updated).await?;
+        self.clients.forget(id);
+        if !updated_ok {
             return Err(ServiceError::NotFound(format!("client {id:?}")));
         }
         self.audit("client.updated", origin, Some(id), String::new())
@@ -359,7 +370,9 @@ impl Service {
 
     /// Deletes a client and every code, grant and token it holds.
     pub async fn delete_client(&self, id: &str, origin: &Origin) -> Result<(), ServiceError> {
-        if !self.store.delete_client(id).await? {
+        let deleted = self.store.delete_client(id).await?;
+        self.clients.forget(id);
+        if !deleted {
             return Err(ServiceError::NotFound(format!("client {id:?}")));
         }
         self.audit("client.deleted", origin, Some(id), String::new())
@@ -392,11 +405,13 @@ impl Service {
         let secret = secrets::client_secret()?;
         let previous = (overlap_seconds > 0).then_some((old, now + overlap_seconds));
         let verifier = protocol::token::Verifier::of(&secret);
-        if !self
+        let rotated = self
             .store
             .set_client_secret(id, &verifier, previous, now)
-            .await?
-        {
+            .await?;
+        // After the write, so a reader racing it cannot re-cache the old secret.
+        self.clients.forget(id);
+        if !rotated {
             return Err(ServiceError::NotFound(format!("client {id:?}")));
         }
         self.audit(

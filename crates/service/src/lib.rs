@@ -3,6 +3,7 @@
 //! CLI; knows nothing about HTTP.
 
 pub mod authorize;
+mod cache;
 pub mod clients;
 pub mod clock;
 pub mod device;
@@ -51,6 +52,7 @@ pub struct Service {
     policy: Arc<Policy>,
     keys: Arc<Keys>,
     device_attempts: Arc<device::AttemptLimiter>,
+    clients: Arc<cache::ClientCache>,
 }
 
 /// Keys the server generates once and keeps in the store, so every node
@@ -92,6 +94,7 @@ impl Service {
                 user_codes,
             }),
             device_attempts: Arc::new(device::AttemptLimiter::default()),
+            clients: Arc::new(cache::ClientCache::default()),
         })
     }
 

@@ -22,6 +22,10 @@ pub struct Policy {
     pub device_poll_interval: i64,
     /// Pairing codes.
     pub pairing_code_ttl: i64,
+    /// How long a client read from the store is trusted in memory; changes
+    /// made by another process (a node, the admin CLI) take up to this long
+    /// to be seen. 0 turns the cache off.
+    pub client_cache_ttl: i64,
 }
 
 impl Default for Policy {
@@ -37,6 +41,7 @@ impl Default for Policy {
             device_code_ttl: 600,
             device_poll_interval: 5,
             pairing_code_ttl: 300,
+            client_cache_ttl: 5,
         }
     }
 }

@@ -26,7 +26,19 @@ async fn setup(
     let (id, secret) =
         confidential_client(&db, "machine", &["--scope", "read", "--scope", "write"]);
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_on(&db, dir.path());
+    // These tests change clients with the CLI, another process, while the
+    // server runs: without its client cache it sees each change at once.
+    let config = dir.path().join("portcullis.toml");
+    std::fs::write(&config, "client_cache_ttl = 0\n").unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--database-url",
+            &db.url,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     (db, dir, server, id, secret)
 }
 
