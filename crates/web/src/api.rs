@@ -123,7 +123,8 @@ async fn caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Resul
     Ok(user)
 }
 
-fn acting(user: &User, peer: SocketAddr) -> Origin {
+/// Who is acting, for the audit trail: the user, from this address.
+pub(crate) fn acting(user: &User, peer: SocketAddr) -> Origin {
     Origin {
         user_id: Some(user.id.clone()),
         ..origin(peer)

@@ -26,6 +26,16 @@ use crate::pages::{
 
 const FLASH_COOKIE: &str = "portcullis_flash";
 
+/// The value of a `Result<T, Response>`, or that response, returned at once.
+macro_rules! page_or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(response) => return response,
+        }
+    };
+}
+
 /// `YYYY-MM-DD` of a Unix time (UTC), from the civil calendar algorithm.
 pub(crate) fn date(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
@@ -247,10 +257,7 @@ async fn app_form(
     errors: Vec<FieldError>,
 ) -> Response {
     let checked = ScopeSet::parse(&s.scopes.join(" ")).unwrap_or_default();
-    let scopes = match scope_choices(state, None, &checked).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let scopes = page_or_return!(scope_choices(state, None, &checked).await);
     let (csrf_token, csrf_cookie) = csrf(state, headers);
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -319,10 +326,7 @@ async fn app_page(
     new_secret: Option<String>,
     flashed: bool,
 ) -> Response {
-    let scopes = match scope_choices(state, Some(&client.scopes), &client.scopes).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let scopes = page_or_return!(scope_choices(state, Some(&client.scopes), &client.scopes).await);
     let usage = match state.service.usage_of_owned_clients(&user.user).await {
         Ok(u) => u.get(&client.id).copied().unwrap_or_default(),
         Err(e) => return internal(state, e),
@@ -369,10 +373,7 @@ pub(crate) async fn apps(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
     let (clients, usage) = match (
         state.service.list_clients(Some(&user.user.id)).await,
         state.service.usage_of_owned_clients(&user.user).await,
@@ -411,10 +412,7 @@ pub(crate) async fn new_app(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
     let blank = Submitted {
         name: String::new(),
         description: String::new(),
@@ -448,10 +446,7 @@ pub(crate) async fn create_app(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let user = match submitting(&state, &headers, &form, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(submitting(&state, &headers, &form, &uri).await);
     let s = Submitted::from_form(&form);
     let spec = ClientSpec {
         name: s.name.clone(),
@@ -464,8 +459,7 @@ pub(crate) async fn create_app(
         owner: Some(user.user.username.clone()),
         lifetimes: Default::default(),
     };
-    let mut origin = origin(peer);
-    origin.user_id = Some(user.user.id.clone());
+    let origin = crate::api::acting(&user.user, peer);
     match state.service.create_client(spec, &origin).await {
         Ok(created) => {
             let flash = Some(Flash::success(format!(
@@ -508,14 +502,8 @@ pub(crate) async fn app(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
     let flash = take_flash(&headers);
     let flashed = flash.is_some();
     app_page(&state, &headers, &user, &client, flash, None, flashed).await
@@ -528,14 +516,8 @@ pub(crate) async fn edit_app(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
     let action = format!("/developer/apps/{}/edit", client.id);
     app_form(
         &state,
@@ -559,14 +541,8 @@ pub(crate) async fn update_app(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let user = match submitting(&state, &headers, &form, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(submitting(&state, &headers, &form, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
     let mut s = Submitted::from_form(&form);
     s.public = client.public;
     let changes = ClientChanges {
@@ -578,8 +554,7 @@ pub(crate) async fn update_app(
         grant_types: Some(s.grant_types.clone()),
         lifetimes: Default::default(),
     };
-    let mut origin = origin(peer);
-    origin.user_id = Some(user.user.id.clone());
+    let origin = crate::api::acting(&user.user, peer);
     match state
         .service
         .update_client(&client.id, changes, &origin)
@@ -609,20 +584,13 @@ pub(crate) async fn rotate_secret(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let user = match submitting(&state, &headers, &form, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(submitting(&state, &headers, &form, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
     let overlap = form
         .get("overlap")
         .and_then(|o| o.parse::<i64>().ok())
         .unwrap_or(0);
-    let mut origin = origin(peer);
-    origin.user_id = Some(user.user.id.clone());
+    let origin = crate::api::acting(&user.user, peer);
     match state
         .service
         .rotate_client_secret(&client.id, overlap, &origin)
@@ -668,14 +636,8 @@ pub(crate) async fn confirm_delete(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
     let users = match state.service.usage_of_owned_clients(&user.user).await {
         Ok(u) => u.get(&client.id).map_or(0, |u| u.users),
         Err(e) => return internal(&state, e),
@@ -707,16 +669,9 @@ pub(crate) async fn delete_app(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let user = match submitting(&state, &headers, &form, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match owned(&state, &user, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let mut origin = origin(peer);
-    origin.user_id = Some(user.user.id.clone());
+    let user = page_or_return!(submitting(&state, &headers, &form, &uri).await);
+    let client = page_or_return!(owned(&state, &user, &id).await);
+    let origin = crate::api::acting(&user.user, peer);
     match state.service.delete_client(&client.id, &origin).await {
         Ok(()) => with_flash(
             &state,
@@ -733,10 +688,7 @@ pub(crate) async fn account(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
     let flash = take_flash(&headers);
     let (csrf_token, csrf_cookie) = csrf(&state, &headers);
     let view = AccountView {
@@ -762,20 +714,16 @@ pub(crate) async fn connections(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> Response {
-    let user = match signed_in(&state, &headers, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(signed_in(&state, &headers, &uri).await);
     let connections = match state.service.connections(&user.user).await {
         Ok(c) => c,
         Err(e) => return internal(&state, e),
     };
     let mut items = Vec::with_capacity(connections.len());
     for c in connections {
-        let scopes = match scope_choices(&state, Some(&c.consent.scopes), &c.consent.scopes).await {
-            Ok(s) => s,
-            Err(r) => return r,
-        };
+        let scopes = page_or_return!(
+            scope_choices(&state, Some(&c.consent.scopes), &c.consent.scopes).await
+        );
         items.push(Connection {
             client_id: c.client.id.clone(),
             app_name: c.client.name.clone(),
@@ -812,10 +760,7 @@ pub(crate) async fn revoke_connection(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let user = match submitting(&state, &headers, &form, &uri).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let user = page_or_return!(submitting(&state, &headers, &form, &uri).await);
     let name = match state.service.client(&id).await {
         Ok(Some(c)) => c.name,
         Ok(None) => return not_found(&state),
