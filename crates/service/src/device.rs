@@ -36,8 +36,8 @@ const MAX_FAILURES: u32 = 5;
 /// The window, in seconds.
 const FAILURE_WINDOW: i64 = 15 * 60;
 
-/// Counts wrong code entries per key and refuses further entries for a
-/// while once there were too many. Kept in memory, per node.
+/// Counts failed attempts (wrong codes, wrong passwords) per key and refuses
+/// further ones for a while once there were too many. Kept in memory, per node.
 #[derive(Debug, Default)]
 pub struct AttemptLimiter {
     failures: Mutex<HashMap<String, (u32, i64)>>,

@@ -52,6 +52,7 @@ pub struct Service {
     policy: Arc<Policy>,
     keys: Arc<Keys>,
     device_attempts: Arc<device::AttemptLimiter>,
+    login_attempts: Arc<device::AttemptLimiter>,
     clients: Arc<cache::ClientCache>,
 }
 
@@ -94,6 +95,7 @@ impl Service {
                 user_codes,
             }),
             device_attempts: Arc::new(device::AttemptLimiter::default()),
+            login_attempts: Arc::new(device::AttemptLimiter::default()),
             clients: Arc::new(cache::ClientCache::default()),
         })
     }

@@ -12,16 +12,37 @@ pub struct SignedIn {
     pub user: User,
 }
 
+/// The outcome of a sign-in attempt.
+#[derive(Clone, Debug)]
+pub enum SignIn {
+    /// A new session: the cookie value that names it, and its user.
+    Started(String, User),
+    /// Wrong username or password (the two are not told apart).
+    Refused,
+    /// Too many failures for this username from this address; try later.
+    Throttled,
+}
+
 impl Service {
-    /// Checks a username and password; on success starts a session and
-    /// returns the cookie value that names it.
+    /// Checks a username and password; on success starts a session. Five
+    /// failures for one username from one address lock that pair out for
+    /// 15 minutes, so passwords cannot be guessed online.
     pub async fn sign_in(
         &self,
         username: &str,
         password: &str,
         origin: &Origin,
-    ) -> Result<Option<(String, User)>, ServiceError> {
+    ) -> Result<SignIn, ServiceError> {
+        let keys = [format!(
+            "login:{}:{}",
+            username.to_lowercase(),
+            origin.ip.as_deref().unwrap_or("-")
+        )];
+        if !self.login_attempts.allowed(&keys, self.now()) {
+            return Ok(SignIn::Throttled);
+        }
         let Some(user) = self.authenticate(username, password).await? else {
+            self.login_attempts.record_failure(&keys, self.now());
             self.audit(
                 "login.failed",
                 origin,
@@ -29,7 +50,7 @@ impl Service {
                 format!("username={}", username.chars().take(64).collect::<String>()),
             )
             .await;
-            return Ok(None);
+            return Ok(SignIn::Refused);
         };
         let now = self.now();
         let id = secrets::row_id(self.clock.now_millis())?;
@@ -49,7 +70,7 @@ impl Service {
         };
         self.audit("login.succeeded", &origin, None, String::new())
             .await;
-        Ok(Some((cookie, user)))
+        Ok(SignIn::Started(cookie, user))
     }
 
     /// The live session a cookie names, with its (enabled) user.

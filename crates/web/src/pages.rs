@@ -523,7 +523,7 @@ pub(crate) async fn login(
         .sign_in(username, field("password").unwrap_or(""), &origin(peer))
         .await
     {
-        Ok(Some((session, _user))) => {
+        Ok(service::sessions::SignIn::Started(session, _user)) => {
             let mut response = Redirect::to(return_to.unwrap_or("/")).into_response();
             let max_age = state.service.policy().session_ttl;
             response.headers_mut().append(
@@ -532,7 +532,19 @@ pub(crate) async fn login(
             );
             response
         }
-        Ok(None) => {
+        Ok(service::sessions::SignIn::Throttled) => {
+            let message =
+                Some("Too many failed sign-ins. Wait 15 minutes, then try again.".to_owned());
+            render_login(
+                &state,
+                &headers,
+                return_to,
+                username,
+                message,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
+        Ok(service::sessions::SignIn::Refused) => {
             let message = Some("Wrong username or password.".to_owned());
             render_login(
                 &state,

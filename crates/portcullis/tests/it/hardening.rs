@@ -272,7 +272,68 @@ async fn forms_need_their_csrf_token_and_cookies_are_locked_down(backend: Backen
     app.stop().await;
 }
 
+async fn password_guessing_is_throttled(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    client(&app, Lifetimes::default()).await; // alice
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::support::form_field(&html, "csrf_token");
+    for guess in ["guess 1", "guess 2", "guess 3", "guess 4", "guess 5"] {
+        let r = browser
+            .post(app.url("/login"))
+            .form(&[
+                ("username", "alice"),
+                ("password", guess),
+                ("csrf_token", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let right = [
+        ("username", "alice"),
+        ("password", "alice password"),
+        ("csrf_token", csrf.as_str()),
+    ];
+    let locked = browser
+        .post(app.url("/login"))
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), 429, "even the right password waits");
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-ins")
+    );
+    app.clock.advance(15 * 60);
+    let ok = browser
+        .post(app.url("/login"))
+        .form(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303, "the lock lifts");
+    app.stop().await;
+}
+
 both_backends!(
+    password_guessing_is_throttled,
     tokens_are_bound_to_their_client,
     revoking_a_refresh_token_revokes_its_access_tokens,
     refresh_tokens_stop_at_the_absolute_limit,
