@@ -21,7 +21,7 @@ use service::{Client, Origin, ServiceError, User};
 
 use crate::AppState;
 use crate::oauth::{bearer, origin};
-use crate::pages::{cookie, current_user};
+use crate::pages::{csrf_ok, current_user};
 
 /// An API error: a status, a stable code and a message (and the field, for input errors).
 pub(crate) struct ApiError {
@@ -109,9 +109,10 @@ async fn caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Resul
         .ok_or_else(unauthenticated)?
         .user;
     if method != Method::GET && method != Method::HEAD {
-        let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-        let expected = cookie(headers, "portcullis_csrf");
-        let ok = matches!((header, expected), (Some(h), Some(c)) if protocol::token::Verifier::of(c).verify(h));
+        let ok = csrf_ok(
+            headers,
+            headers.get("x-csrf-token").and_then(|v| v.to_str().ok()),
+        );
         if !ok {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -7,60 +7,16 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use protocol::ScopeSet;
-use service::Client;
 use service::device::{CodeRefusal, PendingDevice};
 use service::sessions::SignedIn;
-use ui::{
-    AppOption, DeviceConfirm, DeviceView, PairingCode, PairingConfirm, PairingView, ScopeChoice,
-};
+use ui::{AppOption, DeviceConfirm, DeviceView, PairingCode, PairingConfirm, PairingView};
 
 use crate::AppState;
 use crate::oauth::origin;
 use crate::pages::{
-    Form, Page, csrf, csrf_ok, current_user, error_page, internal, layout, to_login,
+    Form, Page, csrf, csrf_ok, current_user, expired_form, internal, layout, owner_name,
+    scope_choices, to_login,
 };
-
-/// The registry entries of `scopes`, for display.
-async fn scope_choices(state: &AppState, scopes: &ScopeSet) -> Result<Vec<ScopeChoice>, Response> {
-    let all = state
-        .service
-        .list_scopes()
-        .await
-        .map_err(|e| internal(state, e))?;
-    Ok(all
-        .into_iter()
-        .filter(|s| scopes.contains(&s.name))
-        .map(|s| ScopeChoice {
-            name: s.name,
-            label: s.label,
-            description: s.description,
-            checked: true,
-        })
-        .collect())
-}
-
-async fn owner_name(state: &AppState, client: &Client) -> Option<String> {
-    match &client.owner_id {
-        Some(id) => state
-            .service
-            .user(id)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.username),
-        None => None,
-    }
-}
-
-fn expired_form(state: &AppState) -> Response {
-    error_page(
-        state,
-        StatusCode::FORBIDDEN,
-        "This form has expired",
-        "Go back, reload the page and try again.",
-    )
-}
 
 /// Who is entering codes, for the entry limits: the browser session and the address.
 fn limit_keys(user: &SignedIn, peer: SocketAddr) -> Vec<String> {
@@ -129,10 +85,12 @@ impl DevicePage<'_> {
     }
 
     async fn confirm(&self, pending: &PendingDevice, typed: &str) -> Response {
-        let scopes = match scope_choices(self.state, &pending.code.scopes).await {
-            Ok(s) => s,
-            Err(r) => return r,
-        };
+        let scopes =
+            match scope_choices(self.state, Some(&pending.code.scopes), &pending.code.scopes).await
+            {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
         let owner = owner_name(self.state, &pending.client).await;
         self.render(StatusCode::OK, |v| {
             v.user_code = typed.to_uppercase();
@@ -342,7 +300,7 @@ pub(crate) async fn pairing_submit(
     };
     match form.get("decision") {
         None => {
-            let scopes = match scope_choices(&state, &client.scopes).await {
+            let scopes = match scope_choices(&state, Some(&client.scopes), &client.scopes).await {
                 Ok(s) => s,
                 Err(r) => return r,
             };

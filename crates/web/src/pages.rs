@@ -234,6 +234,55 @@ fn code_redirect(state: &AppState, request: &AuthorizationRequest, code: &str) -
     client_redirect(state, &request.redirect_uri, &params)
 }
 
+/// The registry entries of the scopes `offered` (all, when `None`), ticked
+/// where `checked` has them: for the consent, device, portal and
+/// Connections pages.
+pub(crate) async fn scope_choices(
+    state: &AppState,
+    offered: Option<&ScopeSet>,
+    checked: &ScopeSet,
+) -> Result<Vec<ScopeChoice>, Response> {
+    let all = state
+        .service
+        .list_scopes()
+        .await
+        .map_err(|e| internal(state, e))?;
+    Ok(all
+        .into_iter()
+        .filter(|s| offered.is_none_or(|o| o.contains(&s.name)))
+        .map(|s| ScopeChoice {
+            checked: checked.contains(&s.name),
+            name: s.name,
+            label: s.label,
+            description: s.description,
+        })
+        .collect())
+}
+
+/// The answer to a form whose CSRF token does not match.
+pub(crate) fn expired_form(state: &AppState) -> Response {
+    error_page(
+        state,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "Go back, reload the page and try again.",
+    )
+}
+
+/// The username of a client's owner, for display.
+pub(crate) async fn owner_name(state: &AppState, client: &service::Client) -> Option<String> {
+    match &client.owner_id {
+        Some(id) => state
+            .service
+            .user(id)
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.username),
+        None => None,
+    }
+}
+
 /// Sends the browser to sign in first, and back to `return_to` after.
 pub(crate) fn to_login(return_to: &str) -> Response {
     let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
@@ -300,16 +349,7 @@ async fn consent_page(
         Ok(s) => s,
         Err(e) => return internal(state, e),
     };
-    let owner = match &request.client.owner_id {
-        Some(id) => state
-            .service
-            .user(id)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.username),
-        None => None,
-    };
+    let owner = owner_name(state, &request.client).await;
     let (csrf_token, csrf_cookie) = csrf(state, headers);
     let choose = request.requested.is_none();
     let view = ConsentView {
@@ -358,12 +398,7 @@ pub(crate) async fn consent(
     let form = Form::parse(&body);
     let field = |name: &str| form.get(name);
     if !csrf_ok(&headers, field("csrf_token")) {
-        return error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        );
+        return expired_form(&state);
     }
     let user = match current_user(&state, &headers).await {
         Ok(Some(u)) => u,
@@ -566,12 +601,7 @@ pub(crate) async fn logout(
     body: Bytes,
 ) -> Response {
     if !csrf_ok(&headers, Form::parse(&body).get("csrf_token")) {
-        return error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        );
+        return expired_form(&state);
     }
     if let Some(c) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = state.service.sign_out(c).await

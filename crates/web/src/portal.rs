@@ -14,14 +14,14 @@ use service::sessions::SignedIn;
 use service::{Client, ServiceError};
 use ui::{
     AccountView, AppFormView, AppSummary, AppView, AppsView, ConfirmDeleteView, Connection,
-    ConnectionsView, FieldError, Flash, GrantChoice, OverlapOption, ScopeChoice,
+    ConnectionsView, FieldError, Flash, GrantChoice, OverlapOption,
 };
 
 use crate::AppState;
 use crate::oauth::origin;
 use crate::pages::{
-    Form, Page, cookie, csrf, csrf_ok, current_user, error_page, internal, layout, set_cookie,
-    to_login,
+    Form, Page, cookie, csrf, csrf_ok, current_user, error_page, expired_form, internal, layout,
+    scope_choices, set_cookie, to_login,
 };
 
 const FLASH_COOKIE: &str = "portcullis_flash";
@@ -134,12 +134,7 @@ async fn submitting(
     uri: &OriginalUri,
 ) -> Result<SignedIn, Response> {
     if !csrf_ok(headers, form.get("csrf_token")) {
-        return Err(error_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        ));
+        return Err(expired_form(state));
     }
     signed_in(state, headers, uri).await
 }
@@ -150,28 +145,6 @@ async fn owned(state: &AppState, user: &SignedIn, id: &str) -> Result<Client, Re
         Ok(None) => Err(not_found(state)),
         Err(e) => Err(internal(state, e)),
     }
-}
-
-async fn scope_choices(
-    state: &AppState,
-    offered: Option<&ScopeSet>,
-    checked: &ScopeSet,
-) -> Result<Vec<ScopeChoice>, Response> {
-    let all = state
-        .service
-        .list_scopes()
-        .await
-        .map_err(|e| internal(state, e))?;
-    Ok(all
-        .into_iter()
-        .filter(|s| offered.is_none_or(|o| o.contains(&s.name)))
-        .map(|s| ScopeChoice {
-            checked: checked.contains(&s.name),
-            name: s.name,
-            label: s.label,
-            description: s.description,
-        })
-        .collect())
 }
 
 fn grant_label(g: GrantType) -> &'static str {
