@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use service::Policy;
+use service::scopes::NewScope;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./portcullis-data/portcullis.db";
@@ -29,6 +31,24 @@ pub struct FileConfig {
     /// Lifetimes, in seconds.
     #[serde(default)]
     pub tokens: TokensConfig,
+    /// A dialect profile: another platform's paths, encodings and shapes.
+    pub dialect: Option<web::DialectConfig>,
+    /// Scopes created at start when missing (`[[scopes]]`).
+    #[serde(default)]
+    pub scopes: Vec<ScopeConfig>,
+}
+
+/// One `[[scopes]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeConfig {
+    pub name: String,
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Claims a token request for this scope must carry.
+    #[serde(default)]
+    pub required_claims: Vec<String>,
 }
 
 /// The `[tokens]` table: lifetimes in seconds; what is left out keeps its default.
@@ -148,6 +168,10 @@ pub struct Settings {
     pub issuer: Option<String>,
     pub templates_dir: Option<PathBuf>,
     pub policy: Policy,
+    /// The profile the server speaks ([`web::Dialect::native`] when none).
+    pub dialect: Arc<web::Dialect>,
+    /// Scopes to create at start when missing.
+    pub scopes: Vec<NewScope>,
 }
 
 impl Settings {
@@ -175,14 +199,48 @@ impl Settings {
             }
             policy.client_cache_ttl = ttl;
         }
+        let dialect = match &file.dialect {
+            Some(c) => web::Dialect::from_config(c).map_err(anyhow::Error::msg)?,
+            None => web::Dialect::native(),
+        };
+        let scopes = seeded_scopes(file.scopes)?;
         Ok(Settings {
             listen,
             database_url,
             issuer,
             templates_dir: file.templates_dir,
             policy,
+            dialect: Arc::new(dialect),
+            scopes,
         })
     }
+}
+
+/// Checks `[[scopes]]`: valid names, each name and label once (labels can
+/// name scopes in requests, so they must be unambiguous).
+fn seeded_scopes(entries: Vec<ScopeConfig>) -> anyhow::Result<Vec<NewScope>> {
+    let mut out: Vec<NewScope> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.into_iter().enumerate() {
+        let key = format!("scopes[{i}]");
+        protocol::ScopeName::parse(&e.name).map_err(|err| anyhow::anyhow!("{key}.name: {err}"))?;
+        let label = e.label.unwrap_or_else(|| e.name.clone());
+        if out.iter().any(|s| s.name == e.name) {
+            bail!("{key}.name: {:?} is listed twice", e.name);
+        }
+        if out
+            .iter()
+            .any(|s| s.label.as_deref() == Some(label.as_str()))
+        {
+            bail!("{key}.label: {label:?} is already the label of another scope");
+        }
+        out.push(NewScope {
+            name: e.name,
+            label: Some(label),
+            description: e.description,
+            required_claims: e.required_claims,
+        });
+    }
+    Ok(out)
 }
 
 /// RFC 8414 section 2: an `https` URL (or `http` for a loopback host in

@@ -9,6 +9,7 @@ pub mod serve;
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use service::{Service, SystemClock};
 
 use crate::cli::{Cli, Command};
@@ -44,6 +45,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!(?applied, "applied database migrations");
     }
     let service = Service::open(store, Arc::new(SystemClock), settings.policy.clone()).await?;
+    service
+        .ensure_scopes(settings.scopes.clone(), &service::Origin::cli())
+        .await
+        .context("cannot create the configured scopes")?;
 
     let output = match cli.command {
         Command::Serve(_) => return serve::run(service, settings).await,

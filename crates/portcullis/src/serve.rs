@@ -48,6 +48,7 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
             issuer: issuer.clone(),
         }),
         pages: Arc::new(pages),
+        dialect: Arc::clone(&settings.dialect),
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(web::serve(listener, state, async {
@@ -65,8 +66,13 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
 pub async fn run(service: Service, settings: Settings) -> anyhow::Result<()> {
     let first_run = service.list_users().await?.is_empty();
     let running = start(service, &settings).await?;
+    let dialect = if settings.dialect.name == "native" {
+        String::new()
+    } else {
+        format!(", dialect {}", settings.dialect.name)
+    };
     println!(
-        "Portcullis {} listening on http://{} (issuer {})",
+        "Portcullis {} listening on http://{} (issuer {}{dialect})",
         env!("CARGO_PKG_VERSION"),
         running.addr,
         running.issuer

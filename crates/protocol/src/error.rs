@@ -1,5 +1,6 @@
 //! The error codes of RFC 6749 (sections 4.1.2.1 and 5.2), RFC 6750 (section
-//! 3.1), RFC 7009 (section 2.2.1) and RFC 8628 (section 3.5).
+//! 3.1), RFC 7009 (section 2.2.1), RFC 8628 (section 3.5) and RFC 9396
+//! (section 5).
 
 use std::fmt;
 
@@ -44,9 +45,36 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628: the device code has expired.
     ExpiredToken,
+    /// RFC 9396: `authorization_details` is malformed or names an unknown type.
+    InvalidAuthorizationDetails,
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 17] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidGrant,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::InvalidScope,
+        ErrorCode::AccessDenied,
+        ErrorCode::UnsupportedResponseType,
+        ErrorCode::ServerError,
+        ErrorCode::TemporarilyUnavailable,
+        ErrorCode::InvalidToken,
+        ErrorCode::InsufficientScope,
+        ErrorCode::UnsupportedTokenType,
+        ErrorCode::AuthorizationPending,
+        ErrorCode::SlowDown,
+        ErrorCode::ExpiredToken,
+        ErrorCode::InvalidAuthorizationDetails,
+    ];
+
+    /// The code with this wire name.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The code as written on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +94,7 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
         }
     }
 }
@@ -117,6 +146,14 @@ impl std::error::Error for OAuthError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_name("no_such_error"), None);
+    }
 
     #[test]
     fn description_is_restricted_to_the_rfc_character_set() {

@@ -45,6 +45,11 @@ impl Params {
         )
     }
 
+    /// The parameters as (name, value) pairs, in their order.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -24,12 +24,34 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<CodeChallenge>,
 }
 
+/// Why an authorization request cannot be answered through a redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Untrusted {
+    MissingClientId,
+    UnknownClient,
+    /// Malformed parameters, or a redirect URI that is not registered.
+    Other(String),
+}
+
+impl Untrusted {
+    /// What to tell the user.
+    pub fn message(&self) -> &str {
+        match self {
+            Untrusted::MissingClientId => {
+                "The request does not name an app (client_id is missing)."
+            }
+            Untrusted::UnknownClient => "The app that sent you here is not registered.",
+            Untrusted::Other(m) => m,
+        }
+    }
+}
+
 /// What to do with an authorization request.
 #[derive(Clone, Debug)]
 pub enum Checked {
     Valid(Box<AuthorizationRequest>),
     /// The client or redirect URI cannot be trusted: tell the user, never redirect.
-    ToUser(String),
+    ToUser(Untrusted),
     /// Send the error back to the client's verified redirect URI.
     ToClient {
         redirect_uri: String,
@@ -45,17 +67,13 @@ impl Service {
     pub async fn check_authorization(&self, query: &[u8]) -> Result<Checked, ServiceError> {
         let params = match Params::from_urlencoded(query) {
             Ok(p) => p,
-            Err(e) => return Ok(Checked::ToUser(e.description)),
+            Err(e) => return Ok(Checked::ToUser(Untrusted::Other(e.description))),
         };
         let Some(client_id) = params.get("client_id") else {
-            return Ok(Checked::ToUser(
-                "The request does not name an app (client_id is missing).".to_owned(),
-            ));
+            return Ok(Checked::ToUser(Untrusted::MissingClientId));
         };
         let Some(client) = self.client(client_id).await? else {
-            return Ok(Checked::ToUser(
-                "The app that sent you here is not registered.".to_owned(),
-            ));
+            return Ok(Checked::ToUser(Untrusted::UnknownClient));
         };
         let requested_uri = params.get("redirect_uri");
         let Some(registered) = redirect_uri::select(&client.redirect_uris, requested_uri) else {
@@ -64,7 +82,7 @@ impl Service {
             } else {
                 "The request must name a redirect URI, since the app has registered several."
             };
-            return Ok(Checked::ToUser(why.to_owned()));
+            return Ok(Checked::ToUser(Untrusted::Other(why.to_owned())));
         };
         let redirect_uri = requested_uri.unwrap_or(registered.as_str()).to_owned();
         let state = params.get("state").map(str::to_owned);
@@ -158,11 +176,11 @@ impl Service {
     ) -> Result<Vec<Scope>, ServiceError> {
         let offered = request.requested.as_ref().unwrap_or(&request.client.scopes);
         Ok(self
-            .store
-            .list_scopes()
+            .scopes()
             .await?
-            .into_iter()
+            .iter()
             .filter(|s| offered.contains(&s.name))
+            .cloned()
             .collect())
     }
 

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use store::Client;
+use std::sync::Arc;
+
+use store::{Client, Scope};
 
 /// Entries kept at most; unknown ids are never cached, so this bounds
 /// memory without letting random ids evict anything useful for long.
@@ -46,6 +48,34 @@ impl ClientCache {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
+    }
+}
+
+/// The scope registry, read whole: it is small, and the token endpoint
+/// consults it for required claims on every request.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeCache {
+    entry: RwLock<Option<(Arc<Vec<Scope>>, i64)>>,
+}
+
+impl ScopeCache {
+    pub(crate) fn get(&self, now: i64, ttl: i64) -> Option<Arc<Vec<Scope>>> {
+        let entry = self.entry.read().unwrap_or_else(|e| e.into_inner());
+        entry
+            .as_ref()
+            .filter(|(_, at)| now - at < ttl)
+            .map(|(s, _)| Arc::clone(s))
+    }
+
+    pub(crate) fn put(&self, scopes: &Arc<Vec<Scope>>, now: i64, ttl: i64) {
+        if ttl > 0 {
+            *self.entry.write().unwrap_or_else(|e| e.into_inner()) =
+                Some((Arc::clone(scopes), now));
+        }
+    }
+
+    pub(crate) fn forget(&self) {
+        *self.entry.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

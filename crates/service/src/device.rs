@@ -11,6 +11,7 @@ use protocol::user_code::{self, PAIRING_CODE_LEN, USER_CODE_LEN};
 use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
 use store::{Client, DeviceCode, DeviceStatus, PairingCode, Redeemed, User};
 
+use crate::claims;
 use crate::oauth::TokenResponse;
 use crate::{Origin, Service, ServiceError, secrets};
 
@@ -273,7 +274,9 @@ impl Service {
                     .user_id
                     .clone()
                     .ok_or_else(|| ServiceError::Internal("approved without a user".into()))?;
-                let (issue, response) = self.new_issue(client, &user_id, &code.scopes, now)?;
+                let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
+                let (issue, response) =
+                    self.new_issue(client, &user_id, &code.scopes, bound, now)?;
                 if !self
                     .store
                     .redeem_device_code(code.id, &issue)
@@ -384,7 +387,8 @@ impl Service {
             return Err(invalid());
         };
         let scopes: ScopeSet = code.scopes.intersection(&client.scopes);
-        let (issue, response) = self.new_issue(client, &code.user_id, &scopes, now)?;
+        let bound = claims::bind(&self.scopes().await?, &scopes, params)?;
+        let (issue, response) = self.new_issue(client, &code.user_id, &scopes, bound, now)?;
         match self
             .store
             .redeem_pairing_code(code.id, now, &issue)

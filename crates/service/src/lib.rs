@@ -4,6 +4,7 @@
 
 pub mod authorize;
 mod cache;
+pub mod claims;
 pub mod clients;
 pub mod clock;
 pub mod device;
@@ -54,6 +55,7 @@ pub struct Service {
     device_attempts: Arc<device::AttemptLimiter>,
     login_attempts: Arc<device::AttemptLimiter>,
     clients: Arc<cache::ClientCache>,
+    scopes: Arc<cache::ScopeCache>,
 }
 
 /// Keys the server generates once and keeps in the store, so every node
@@ -97,6 +99,7 @@ impl Service {
             device_attempts: Arc::new(device::AttemptLimiter::default()),
             login_attempts: Arc::new(device::AttemptLimiter::default()),
             clients: Arc::new(cache::ClientCache::default()),
+            scopes: Arc::new(cache::ScopeCache::default()),
         })
     }
 

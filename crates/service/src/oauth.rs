@@ -8,6 +8,7 @@ use protocol::token::{self, Kind, RowId, Verifier};
 use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
 use store::{AccessToken, Client, Grant, Issue, Redeemed, RefreshToken, Rotated, User};
 
+use crate::claims::{self, Claims};
 use crate::{Origin, Service, ServiceError, secrets};
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -17,6 +18,24 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub scope: ScopeSet,
     pub refresh_token: Option<String>,
+    /// Claims bound to the token; their `authorization_details` are echoed
+    /// in the response (RFC 9396 section 7).
+    pub claims: Claims,
+}
+
+/// Departures from the RFCs that a dialect profile may ask for, to serve a
+/// platform whose documented API differs. All off by default, and none of
+/// them lets a request reach a token it could not reach otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Relaxations {
+    /// Accept a code exchange without `redirect_uri` even when the
+    /// authorization request named one (RFC 6749 section 4.1.3 requires it;
+    /// the code stays bound to its client and, with PKCE, its verifier).
+    pub token_redirect_uri_optional: bool,
+    /// Accept a revocation request that carries no client credentials: the
+    /// token itself proves the right to end it (RFC 7009 section 2.1 asks
+    /// for client authentication). Credentials, when sent, are still checked.
+    pub revocation_without_client_auth: bool,
 }
 
 /// What introspection may say about an active token (RFC 7662 section 2.2).
@@ -30,6 +49,7 @@ pub struct ActiveToken {
     pub username: Option<String>,
     pub iat: i64,
     pub exp: i64,
+    pub claims: Claims,
 }
 
 /// Whose identity a bearer token carries, for the userinfo endpoint.
@@ -116,6 +136,18 @@ impl Service {
         params: &Params,
         origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
+        self.token_relaxed(authorization, params, origin, Relaxations::default())
+            .await
+    }
+
+    /// [`Service::token`] with a dialect's relaxations.
+    pub async fn token_relaxed(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+        relaxations: Relaxations,
+    ) -> Result<TokenResponse, OAuthError> {
         let client = self
             .authenticate_client(authorization, params, origin)
             .await?;
@@ -134,7 +166,9 @@ impl Service {
         }
         match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, params, origin).await,
-            GrantType::AuthorizationCode => self.redeem_code(&client, params, origin).await,
+            GrantType::AuthorizationCode => {
+                self.redeem_code(&client, params, origin, relaxations).await
+            }
             GrantType::RefreshToken => self.refresh(&client, params, origin).await,
             GrantType::DeviceCode => self.device_token(&client, params, origin).await,
             GrantType::PairingCode => self.pairing_token(&client, params, origin).await,
@@ -153,6 +187,7 @@ impl Service {
         user_id: Option<&str>,
         grant_id: Option<RowId>,
         scopes: ScopeSet,
+        claims: &Claims,
         now: i64,
     ) -> Result<(String, AccessToken), ServiceError> {
         let id = secrets::row_id(self.clock.now_millis())?;
@@ -164,7 +199,7 @@ impl Service {
             client_id: client.id.clone(),
             user_id: user_id.map(str::to_owned),
             scopes,
-            claims: "{}".to_owned(),
+            claims: claims.to_json(),
             created_at: now,
             expires_at: now + self.access_ttl(client),
             revoked_at: None,
@@ -185,10 +220,15 @@ impl Service {
                 "a public client cannot use client_credentials",
             ));
         }
-        let scope =
-            requested_scope(params, &client.scopes)?.unwrap_or_else(|| client.scopes.clone());
+        let registry = self.scopes().await?;
+        // Scopes that need claims are granted only when asked for by name.
+        let scope = match requested_scope(params, &client.scopes)? {
+            Some(s) => s,
+            None => claims::without_claims(&registry, &client.scopes),
+        };
+        let bound = claims::bind(&registry, &scope, params)?;
         let now = self.now();
-        let (token, record) = self.new_access(client, None, None, scope.clone(), now)?;
+        let (token, record) = self.new_access(client, None, None, scope.clone(), &bound, now)?;
         // The token and its audit event commit together.
         let event = self.audit_event(
             "token.issued",
@@ -209,6 +249,7 @@ impl Service {
             expires_in: record.expires_at - now,
             scope,
             refresh_token: None,
+            claims: bound,
         })
     }
 
@@ -219,6 +260,7 @@ impl Service {
         client: &Client,
         user_id: &str,
         scopes: &ScopeSet,
+        claims: Claims,
         now: i64,
     ) -> Result<(Issue, TokenResponse), ServiceError> {
         let grant = Grant {
@@ -226,7 +268,7 @@ impl Service {
             client_id: client.id.clone(),
             user_id: Some(user_id.to_owned()),
             scopes: scopes.clone(),
-            claims: "{}".to_owned(),
+            claims: claims.to_json(),
             created_at: now,
             expires_at: now
                 + client
@@ -234,8 +276,14 @@ impl Service {
                     .unwrap_or(self.policy.refresh_token_ttl),
             revoked_at: None,
         };
-        let (access_token, access) =
-            self.new_access(client, Some(user_id), Some(grant.id), scopes.clone(), now)?;
+        let (access_token, access) = self.new_access(
+            client,
+            Some(user_id),
+            Some(grant.id),
+            scopes.clone(),
+            &claims,
+            now,
+        )?;
         let (refresh_token, refresh) = if client.grant_types.contains(&GrantType::RefreshToken) {
             let id = secrets::row_id(self.clock.now_millis())?;
             let token = secrets::credential(Kind::RefreshToken, id)?;
@@ -249,6 +297,7 @@ impl Service {
             expires_in: access.expires_at - now,
             scope: scopes.clone(),
             refresh_token,
+            claims,
         };
         Ok((
             Issue {
@@ -294,6 +343,7 @@ impl Service {
         client: &Client,
         params: &Params,
         origin: &Origin,
+        relaxations: Relaxations,
     ) -> Result<TokenResponse, OAuthError> {
         let presented = params.require("code")?;
         let now = self.now();
@@ -324,7 +374,7 @@ impl Service {
                     "redirect_uri does not match the authorization request",
                 ));
             }
-            None if code.redirect_uri_given => {
+            None if code.redirect_uri_given && !relaxations.token_redirect_uri_optional => {
                 return Err(OAuthError::invalid_request(
                     "redirect_uri is required: the authorization request included it",
                 ));
@@ -343,7 +393,8 @@ impl Service {
             }
             (None, None) => {}
         }
-        let (issue, response) = self.new_issue(client, &code.user_id, &code.scopes, now)?;
+        let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
+        let (issue, response) = self.new_issue(client, &code.user_id, &code.scopes, bound, now)?;
         match db(self
             .store
             .redeem_authorization_code(code.id, now, &issue)
@@ -447,6 +498,7 @@ impl Service {
                     expires_in: access.expires_at - now,
                     scope,
                     refresh_token: Some(refresh_token),
+                    claims: Claims::from_json(&grant.claims),
                 })
             }
             Rotated::Already(spent) if spent.revoked_at.is_none() => {
@@ -569,6 +621,7 @@ impl Service {
                 key,
                 presented,
             )),
+            claims: Claims::from_json(&access.claims),
         }))
     }
 
@@ -580,16 +633,37 @@ impl Service {
         params: &Params,
         origin: &Origin,
     ) -> Result<(), OAuthError> {
-        let client = self
-            .authenticate_client(authorization, params, origin)
-            .await?;
+        self.revoke_relaxed(authorization, params, origin, Relaxations::default())
+            .await
+    }
+
+    /// [`Service::revoke`] with a dialect's relaxations.
+    pub async fn revoke_relaxed(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        origin: &Origin,
+        relaxations: Relaxations,
+    ) -> Result<(), OAuthError> {
+        let anonymous = relaxations.revocation_without_client_auth
+            && authorization.is_none()
+            && params.get("client_id").is_none();
+        let client = if anonymous {
+            None
+        } else {
+            Some(
+                self.authenticate_client(authorization, params, origin)
+                    .await?,
+            )
+        };
+        let issued_elsewhere = |client_id: &str| client.as_ref().is_some_and(|c| c.id != client_id);
         let presented = params.require("token")?;
         let now = self.now();
         if let Some(id) = token::row_id(Kind::AccessToken, presented) {
             let found =
                 db(self.store.access_token(id).await)?.filter(|t| t.verifier.verify(presented));
             if let Some(t) = found {
-                if t.client_id != client.id {
+                if issued_elsewhere(&t.client_id) {
                     return Err(OAuthError::invalid_request(
                         "the token was not issued to this client",
                     ));
@@ -598,7 +672,7 @@ impl Service {
                 self.audit(
                     "token.revoked",
                     origin,
-                    Some(&client.id),
+                    Some(&t.client_id),
                     "access_token".to_owned(),
                 )
                 .await;
@@ -607,7 +681,7 @@ impl Service {
             let found =
                 db(self.store.refresh_token(id).await)?.filter(|t| t.verifier.verify(presented));
             if let Some(t) = found {
-                if t.client_id != client.id {
+                if issued_elsewhere(&t.client_id) {
                     return Err(OAuthError::invalid_request(
                         "the token was not issued to this client",
                     ));
@@ -617,7 +691,7 @@ impl Service {
                 self.audit(
                     "token.revoked",
                     origin,
-                    Some(&client.id),
+                    Some(&t.client_id),
                     "refresh_token".to_owned(),
                 )
                 .await;
@@ -657,6 +731,7 @@ impl Service {
                         t.scopes,
                         t.created_at,
                         t.expires_at,
+                        Claims::from_json(&t.claims),
                     )
                 })
         } else if let Some(id) = token::row_id(Kind::RefreshToken, presented) {
@@ -671,12 +746,13 @@ impl Service {
                         t.scopes,
                         t.created_at,
                         t.expires_at,
+                        Claims::default(),
                     )
                 })
         } else {
             None
         };
-        let Some((kind, client_id, user_id, scope, iat, exp)) = found else {
+        let Some((kind, client_id, user_id, scope, iat, exp, claims)) = found else {
             return Ok(None);
         };
         let user = match &user_id {
@@ -696,6 +772,7 @@ impl Service {
             scope,
             iat,
             exp,
+            claims,
         }))
     }
 

@@ -1,5 +1,7 @@
 //! The scope registry: every scope a client may be allowed to ask for.
 
+use std::sync::Arc;
+
 use protocol::ScopeName;
 use store::Scope;
 
@@ -13,7 +15,31 @@ pub struct NewScope {
     pub required_claims: Vec<String>,
 }
 
+/// Names a claim may not take: introspection answers carry them already.
+const RESERVED_CLAIMS: [&str; 14] = [
+    "active",
+    "scope",
+    "client_id",
+    "username",
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+    "type",
+    "authorization_details",
+];
+
 fn parse_claim_name(s: &str) -> Result<String, ServiceError> {
+    if RESERVED_CLAIMS.contains(&s) {
+        return Err(ServiceError::invalid(
+            "required claim",
+            format!("{s:?} is reserved by RFC 7662 and RFC 9396"),
+        ));
+    }
     let valid = !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -61,6 +87,7 @@ impl Service {
             created_at: self.now(),
         };
         self.store.insert_scope(&scope).await?;
+        self.scopes.forget();
         self.audit(
             "scope.created",
             origin,
@@ -71,8 +98,41 @@ impl Service {
         Ok(scope)
     }
 
+    /// Creates each scope that does not exist yet; existing ones are left
+    /// as they are. For registries a configuration file seeds at start.
+    pub async fn ensure_scopes(
+        &self,
+        wanted: Vec<NewScope>,
+        origin: &Origin,
+    ) -> Result<(), ServiceError> {
+        let existing = self.store.list_scopes().await?;
+        for new in wanted {
+            if !existing.iter().any(|s| s.name == new.name) {
+                match self.create_scope(new, origin).await {
+                    // Another node seeded it a moment ago.
+                    Ok(_) | Err(ServiceError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn list_scopes(&self) -> Result<Vec<Scope>, ServiceError> {
-        Ok(self.store.list_scopes().await?)
+        Ok(self.scopes().await?.as_ref().clone())
+    }
+
+    /// The registry, from memory when it was read less than
+    /// `client_cache_ttl` seconds ago (changes through this node apply at once).
+    pub(crate) async fn scopes(&self) -> Result<Arc<Vec<Scope>>, ServiceError> {
+        let now = self.now();
+        let ttl = self.policy.client_cache_ttl;
+        if let Some(scopes) = self.scopes.get(now, ttl) {
+            return Ok(scopes);
+        }
+        let scopes = Arc::new(self.store.list_scopes().await?);
+        self.scopes.put(&scopes, now, ttl);
+        Ok(scopes)
     }
 
     /// Deletes a scope that no client may ask for any more.
@@ -94,7 +154,9 @@ impl Service {
                 ),
             ));
         }
-        if !self.store.delete_scope(name).await? {
+        let deleted = self.store.delete_scope(name).await?;
+        self.scopes.forget();
+        if !deleted {
             return Err(ServiceError::NotFound(format!("scope {name:?}")));
         }
         self.audit("scope.deleted", origin, None, format!("scope={name}"))

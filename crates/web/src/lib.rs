@@ -3,6 +3,7 @@
 
 mod api;
 mod device;
+pub mod dialect;
 mod health;
 mod oauth;
 mod pages;
@@ -11,13 +12,16 @@ mod portal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::MethodRouter;
+use axum::{Extension, Router};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use dialect::Endpoint;
+pub use dialect::{Dialect, DialectConfig};
 pub use service::Service;
 
 /// What the HTTP edge needs to know about its deployment.
@@ -33,6 +37,8 @@ pub struct AppState {
     pub service: Service,
     pub config: Arc<WebConfig>,
     pub pages: Arc<ui::Pages>,
+    /// The profile the server speaks at its paths ([`Dialect::native`] when none).
+    pub dialect: Arc<Dialect>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -42,42 +48,33 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// tests can call it directly.
 pub fn router(state: AppState) -> Router {
     use axum::routing::{get, post};
-    Router::new()
+    let native = Arc::new(Dialect::native());
+    let mut router = Router::new();
+    for (endpoint, path, profile) in state.dialect.routes() {
+        let dialect = if profile {
+            Arc::clone(&state.dialect)
+        } else {
+            Arc::clone(&native)
+        };
+        router = router.route(
+            &path,
+            endpoint_routes(endpoint, profile).layer(Extension(dialect)),
+        );
+    }
+    router
         .merge(health::routes())
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )
-        .route("/oauth2/token", post(oauth::token))
-        .route("/oauth2/revoke", post(oauth::revoke))
-        .route("/oauth2/introspect", post(oauth::introspect))
         .route(
-            "/oauth2/device_authorization",
-            post(oauth::device_authorization),
+            "/oauth2/consent",
+            post(pages::consent).layer(Extension(native)),
         )
-        .route(
-            "/oauth2/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo),
-        )
-        .route("/oauth2/authorize", get(pages::authorize))
-        .route("/oauth2/consent", post(pages::consent))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/", get(pages::home))
-        .route(
-            "/device",
-            get(device::device_form).post(device::device_submit),
-        )
-        .route(
-            "/get-access",
-            get(device::pairing_form).post(device::pairing_submit),
-        )
         .route(ui::STYLESHEET_PATH, get(pages::stylesheet))
-        .route(
-            "/developer/apps",
-            get(portal::apps).post(portal::create_app),
-        )
-        .route("/developer/apps/new", get(portal::new_app))
         .route("/developer/apps/{id}", get(portal::app))
         .route(
             "/developer/apps/{id}/edit",
@@ -92,7 +89,6 @@ pub fn router(state: AppState) -> Router {
             get(portal::confirm_delete).post(portal::delete_app),
         )
         .route("/account", get(portal::account))
-        .route("/account/connections", get(portal::connections))
         .route(
             "/account/connections/{id}/revoke",
             post(portal::revoke_connection),
@@ -131,6 +127,26 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The handlers of one endpoint. A profile's authorization path also takes
+/// the consent form's POST, so the decision is answered in that dialect.
+fn endpoint_routes(endpoint: Endpoint, profile: bool) -> MethodRouter<AppState> {
+    use axum::routing::{get, post};
+    match endpoint {
+        Endpoint::Authorize if profile => get(pages::authorize).post(pages::consent),
+        Endpoint::Authorize => get(pages::authorize),
+        Endpoint::Token => post(oauth::token),
+        Endpoint::Revoke => post(oauth::revoke),
+        Endpoint::Introspect => post(oauth::introspect),
+        Endpoint::Userinfo => get(oauth::userinfo).post(oauth::userinfo),
+        Endpoint::DeviceAuthorization => post(oauth::device_authorization),
+        Endpoint::DevicePage => get(device::device_form).post(device::device_submit),
+        Endpoint::PairingPage => get(device::pairing_form).post(device::pairing_submit),
+        Endpoint::DeveloperApps => get(portal::apps).post(portal::create_app),
+        Endpoint::DeveloperNewApp => get(portal::new_app),
+        Endpoint::Connections => get(portal::connections),
+    }
 }
 
 /// Serves [`router`] on a bound listener until `shutdown` resolves; requests

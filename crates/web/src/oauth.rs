@@ -3,27 +3,22 @@
 //! shapes the answer as its RFC says.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::{ErrorCode, OAuthError, Params};
-use serde_json::{Value, json};
-use service::Origin;
-use service::oauth::TokenResponse;
+use axum::{Extension, Json};
+use protocol::{ErrorCode, OAuthError};
+use serde_json::json;
+use service::{Origin, Scope};
 
 use crate::AppState;
+use crate::dialect::{Dialect, Endpoint};
 
-/// An RFC 6749 section 5.2 error response.
-pub(crate) struct JsonError(pub OAuthError);
-
-impl From<OAuthError> for JsonError {
-    fn from(e: OAuthError) -> JsonError {
-        JsonError(e)
-    }
-}
+/// An RFC 6749 section 5.2 error response, in a dialect's shape.
+pub(crate) struct JsonError(pub OAuthError, pub Arc<Dialect>);
 
 impl IntoResponse for JsonError {
     fn into_response(self) -> Response {
@@ -33,8 +28,7 @@ impl IntoResponse for JsonError {
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let body =
-            json!({ "error": self.0.code.as_str(), "error_description": self.0.description });
+        let body = self.1.error_body(&self.0);
         let mut response = (status, no_store(), Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -61,143 +55,146 @@ pub(crate) fn origin(peer: SocketAddr) -> Origin {
     }
 }
 
-/// The parameters of a back-channel request: a form body, or a JSON
-/// object of strings with the same names. Anything else is `invalid_request`.
-pub(crate) fn body_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    match content_type.as_str() {
-        "application/x-www-form-urlencoded" => Params::from_urlencoded(body),
-        "application/json" => {
-            let value: Value = serde_json::from_slice(body)
-                .map_err(|_| OAuthError::invalid_request("the body is not valid JSON"))?;
-            let Value::Object(map) = value else {
-                return Err(OAuthError::invalid_request(
-                    "the JSON body must be an object",
-                ));
-            };
-            let mut pairs = Vec::with_capacity(map.len());
-            for (k, v) in map {
-                match v {
-                    Value::String(s) => pairs.push((k, s)),
-                    Value::Null => {}
-                    _ => {
-                        return Err(OAuthError::invalid_request(format!(
-                            "parameter {k} must be a string"
-                        )));
-                    }
-                }
-            }
-            Params::from_pairs(pairs)
-        }
-        _ => Err(OAuthError::invalid_request(
-            "Content-Type must be application/x-www-form-urlencoded or application/json",
-        )),
-    }
-}
-
 fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
 }
 
-pub(crate) fn token_json(t: &TokenResponse) -> Value {
-    let mut body = json!({
-        "access_token": t.access_token,
-        "token_type": "Bearer",
-        "expires_in": t.expires_in,
-        "scope": t.scope.to_string(),
-    });
-    if let Some(refresh) = &t.refresh_token {
-        body["refresh_token"] = json!(refresh);
+/// The scope registry, when the dialect writes scopes by label.
+async fn registry(state: &AppState, dialect: &Dialect) -> Result<Vec<Scope>, OAuthError> {
+    if dialect.needs_registry() {
+        state.service.list_scopes().await.map_err(OAuthError::from)
+    } else {
+        Ok(Vec::new())
     }
-    body
 }
 
 pub(crate) async fn token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, JsonError> {
-    let params = body_params(&headers, &body)?;
-    let issued = state
-        .service
-        .token(authorization(&headers), &params, &origin(peer))
-        .await?;
-    Ok((no_store(), Json(token_json(&issued))).into_response())
+) -> Response {
+    let answer = async {
+        let registry = registry(&state, &dialect).await?;
+        let params = dialect.token_params(dialect.body_params(&headers, &body)?, &registry)?;
+        let issued = state
+            .service
+            .token_relaxed(
+                authorization(&headers),
+                &params,
+                &origin(peer),
+                dialect.relaxations,
+            )
+            .await?;
+        Ok::<_, OAuthError>(dialect.token_body(&issued, &registry))
+    }
+    .await;
+    match answer {
+        Ok(body) => (no_store(), Json(body)).into_response(),
+        Err(e) => JsonError(e, dialect).into_response(),
+    }
 }
 
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, JsonError> {
-    let params = body_params(&headers, &body)?;
-    state
-        .service
-        .revoke(authorization(&headers), &params, &origin(peer))
-        .await?;
-    Ok((StatusCode::OK, no_store()).into_response())
+) -> Response {
+    let answer = async {
+        let params = dialect.body_params(&headers, &body)?;
+        state
+            .service
+            .revoke_relaxed(
+                authorization(&headers),
+                &params,
+                &origin(peer),
+                dialect.relaxations,
+            )
+            .await
+    }
+    .await;
+    match answer {
+        Ok(()) => (StatusCode::OK, no_store()).into_response(),
+        Err(e) => JsonError(e, dialect).into_response(),
+    }
 }
 
 pub(crate) async fn introspect(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, JsonError> {
-    let params = body_params(&headers, &body)?;
-    let body = match state
-        .service
-        .introspect(authorization(&headers), &params, &origin(peer))
-        .await?
-    {
-        None => json!({ "active": false }),
-        Some(t) => {
-            let mut body = json!({
-                "active": true,
-                "scope": t.scope.to_string(),
-                "client_id": t.client_id,
-                "token_type": if t.kind == protocol::token::Kind::AccessToken { "Bearer" } else { "refresh_token" },
-                "exp": t.exp,
-                "iat": t.iat,
-                "sub": t.sub,
-                "iss": state.config.issuer,
-            });
-            if let Some(username) = t.username {
-                body["username"] = json!(username);
+) -> Response {
+    let answer = async {
+        let params = dialect.body_params(&headers, &body)?;
+        let active = state
+            .service
+            .introspect(authorization(&headers), &params, &origin(peer))
+            .await?;
+        let registry = registry(&state, &dialect).await?;
+        Ok::<_, OAuthError>(match active {
+            None => json!({ "active": false }),
+            Some(t) => {
+                let mut body = json!({
+                    "active": true,
+                    "scope": dialect.scope_text(&t.scope, &registry),
+                    "client_id": t.client_id,
+                    "token_type": if t.kind == protocol::token::Kind::AccessToken { "Bearer" } else { "refresh_token" },
+                    "exp": t.exp,
+                    "iat": t.iat,
+                    "sub": t.sub,
+                    "iss": state.config.issuer,
+                });
+                if let Some(username) = t.username {
+                    body["username"] = json!(username);
+                }
+                // Claims bound by scopes that require them (none is reserved).
+                for (name, value) in &t.claims.values {
+                    body[name] = value.clone();
+                }
+                if let Some(details) = t.claims.authorization_details {
+                    body["authorization_details"] = details;
+                }
+                body
             }
-            body
-        }
-    };
-    Ok((no_store(), Json(body)).into_response())
+        })
+    }
+    .await;
+    match answer {
+        Ok(body) => (no_store(), Json(dialect.wrap(Endpoint::Introspect, body))).into_response(),
+        Err(e) => JsonError(e, dialect).into_response(),
+    }
 }
 
 /// RFC 8628 section 3.1 and 3.2.
 pub(crate) async fn device_authorization(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, JsonError> {
-    let params = body_params(&headers, &body)?;
+    let fail = |e: OAuthError| JsonError(e, Arc::clone(&dialect));
+    let registry = registry(&state, &dialect).await.map_err(fail)?;
+    let params = dialect
+        .body_params(&headers, &body)
+        .and_then(|p| dialect.token_params(p, &registry))
+        .map_err(fail)?;
     let started = state
         .service
         .device_authorization(authorization(&headers), &params, &origin(peer))
-        .await?;
-    let verification_uri = format!("{}/device", state.config.issuer);
+        .await
+        .map_err(fail)?;
+    let page = dialect
+        .advertised(Endpoint::DevicePage)
+        .unwrap_or("/device");
+    let verification_uri = format!("{}{page}", state.config.issuer);
     let body = json!({
         "device_code": started.device_code,
         "user_code": started.user_code,
@@ -209,8 +206,9 @@ pub(crate) async fn device_authorization(
     Ok((no_store(), Json(body)).into_response())
 }
 
-/// RFC 6750 section 3: a bearer failure names itself in `WWW-Authenticate`.
-fn bearer_error(error: Option<&OAuthError>) -> Response {
+/// RFC 6750 section 3: a bearer failure names itself in `WWW-Authenticate`
+/// (and, in the envelope style, in the body too).
+fn bearer_error(dialect: &Dialect, error: Option<&OAuthError>) -> Response {
     let (status, challenge) = match error {
         None => (
             StatusCode::UNAUTHORIZED,
@@ -232,7 +230,14 @@ fn bearer_error(error: Option<&OAuthError>) -> Response {
             )
         }
     };
-    let mut response = (status, no_store()).into_response();
+    let mut response = match (dialect.envelopes_errors(), error) {
+        (true, Some(e)) => (status, no_store(), Json(dialect.error_body(e))).into_response(),
+        (true, None) => {
+            let missing = OAuthError::new(ErrorCode::InvalidToken, "an access token is required");
+            (status, no_store(), Json(dialect.error_body(&missing))).into_response()
+        }
+        (false, _) => (status, no_store()).into_response(),
+    };
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -254,47 +259,43 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
     Ok(Some(token.trim()))
 }
 
-pub(crate) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn userinfo(
+    State(state): State<AppState>,
+    Extension(dialect): Extension<Arc<Dialect>>,
+    headers: HeaderMap,
+) -> Response {
     let presented = match bearer(&headers) {
         Ok(Some(t)) => t,
-        Ok(None) => return bearer_error(None),
-        Err(e) => return bearer_error(Some(&e)),
+        Ok(None) => return bearer_error(&dialect, None),
+        Err(e) => return bearer_error(&dialect, Some(&e)),
     };
-    match state.service.bearer_identity(presented).await {
-        Ok(identity) => {
-            let mut body = json!({ "sub": identity.sub, "client_id": identity.client_id });
-            if let Some(username) = identity.username {
-                body["preferred_username"] = json!(username);
-            }
-            if let Some(email) = identity.email {
-                body["email"] = json!(email);
-            }
-            (no_store(), Json(body)).into_response()
-        }
-        Err(e) => bearer_error(Some(&e)),
+    let answer = async {
+        let identity = state.service.bearer_identity(presented).await?;
+        let registry = registry(&state, &dialect).await?;
+        Ok::<_, OAuthError>(dialect.userinfo_body(&identity, &registry))
+    }
+    .await;
+    match answer {
+        Ok(body) => (no_store(), Json(body)).into_response(),
+        Err(e) => bearer_error(&dialect, Some(&e)),
     }
 }
 
 /// RFC 8414: exactly what this server supports.
 pub(crate) async fn metadata(State(state): State<AppState>) -> Result<Response, JsonError> {
     let issuer = &state.config.issuer;
+    let dialect = &state.dialect;
     let scopes: Vec<String> = state
         .service
         .list_scopes()
         .await
-        .map_err(|e| JsonError(e.into()))?
+        .map_err(|e| JsonError(e.into(), Arc::new(Dialect::native())))?
         .into_iter()
         .map(|s| s.name)
         .collect();
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
-    let body = json!({
+    let mut body = json!({
         "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
-        "token_endpoint": format!("{issuer}/oauth2/token"),
-        "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
-        "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-        "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
-        "device_authorization_endpoint": format!("{issuer}/oauth2/device_authorization"),
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -305,6 +306,22 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Result<Response, 
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
     });
+    let endpoints = [
+        ("authorization_endpoint", Endpoint::Authorize),
+        ("token_endpoint", Endpoint::Token),
+        ("revocation_endpoint", Endpoint::Revoke),
+        ("introspection_endpoint", Endpoint::Introspect),
+        ("userinfo_endpoint", Endpoint::Userinfo),
+        (
+            "device_authorization_endpoint",
+            Endpoint::DeviceAuthorization,
+        ),
+    ];
+    for (member, endpoint) in endpoints {
+        if let Some(path) = dialect.advertised(endpoint) {
+            body[member] = json!(format!("{issuer}{path}"));
+        }
+    }
     Ok((
         [(
             header::CACHE_CONTROL,

@@ -3,9 +3,11 @@
 //! match a cookie (double submit); every page forbids framing.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use protocol::token::Verifier;
@@ -15,6 +17,7 @@ use service::sessions::SignedIn;
 use ui::{ConsentView, ErrorView, Layout, LoginView, ScopeChoice};
 
 use crate::AppState;
+use crate::dialect::Dialect;
 use crate::oauth::origin;
 
 pub(crate) const SESSION_COOKIE: &str = "portcullis_session";
@@ -212,14 +215,12 @@ fn client_redirect(state: &AppState, redirect_uri: &str, params: &[(&str, &str)]
 
 fn error_redirect(
     state: &AppState,
+    dialect: &Dialect,
     redirect_uri: &str,
     st: Option<&str>,
     error: &OAuthError,
 ) -> Response {
-    let mut params = vec![
-        ("error", error.code.as_str()),
-        ("error_description", error.description.as_str()),
-    ];
+    let mut params = dialect.redirect_error(error).to_vec();
     if let Some(s) = st {
         params.push(("state", s));
     }
@@ -289,22 +290,32 @@ pub(crate) fn to_login(return_to: &str) -> Response {
     Redirect::to(&format!("/login?return_to={encoded}")).into_response()
 }
 
-/// `GET /oauth2/authorize`.
+/// `GET /oauth2/authorize`, or a profile's authorization path.
 pub(crate) async fn authorize(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
+    OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let query = query.unwrap_or_default();
+    let written = query.unwrap_or_default();
+    let query = if dialect.is_native() {
+        written.clone()
+    } else {
+        match state.service.list_scopes().await {
+            Ok(registry) => dialect.authorize_query(&written, &registry),
+            Err(e) => return internal(&state, e),
+        }
+    };
     let request = match state.service.check_authorization(query.as_bytes()).await {
         Ok(Checked::Valid(r)) => r,
-        Ok(Checked::ToUser(message)) => {
+        Ok(Checked::ToUser(why)) => {
             return error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
                 "This sign-in link is not valid",
-                &message,
+                dialect.untrusted_message(&why),
             );
         }
         Ok(Checked::ToClient {
@@ -312,14 +323,14 @@ pub(crate) async fn authorize(
             state: st,
             error,
         }) => {
-            return error_redirect(&state, &redirect_uri, st.as_deref(), &error);
+            return error_redirect(&state, &dialect, &redirect_uri, st.as_deref(), &error);
         }
         Err(e) => return internal(&state, e),
     };
     let user = match current_user(&state, &headers).await {
         Ok(Some(u)) => u,
         Ok(None) => {
-            return to_login(&format!("/oauth2/authorize?{query}"));
+            return to_login(&format!("{}?{written}", uri.path()));
         }
         Err(e) => return internal(&state, e),
     };
@@ -332,13 +343,14 @@ pub(crate) async fn authorize(
             Ok(code) => code_redirect(&state, &request, &code),
             Err(e) => internal(&state, e),
         },
-        Ok(None) => consent_page(&state, &headers, &user, &request, &query, None).await,
+        Ok(None) => consent_page(&state, &dialect, &headers, &user, &request, &query, None).await,
         Err(e) => internal(&state, e),
     }
 }
 
 async fn consent_page(
     state: &AppState,
+    dialect: &Dialect,
     headers: &HeaderMap,
     user: &SignedIn,
     request: &AuthorizationRequest,
@@ -354,7 +366,7 @@ async fn consent_page(
     let choose = request.requested.is_none();
     let view = ConsentView {
         layout: layout(Some(user), &csrf_token),
-        action: "/oauth2/consent".to_owned(),
+        action: dialect.consent_path().to_owned(),
         csrf_token,
         interaction: state.service.seal_interaction(user.session_id, query),
         app_name: request.client.name.clone(),
@@ -388,10 +400,11 @@ async fn consent_page(
     }
 }
 
-/// `POST /oauth2/consent`: the user's decision.
+/// `POST /oauth2/consent` (or a profile's authorization path): the user's decision.
 pub(crate) async fn consent(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(dialect): Extension<Arc<Dialect>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -417,19 +430,21 @@ pub(crate) async fn consent(
     };
     let request = match state.service.check_authorization(query.as_bytes()).await {
         Ok(Checked::Valid(r)) => r,
-        Ok(Checked::ToUser(message)) => {
+        Ok(Checked::ToUser(why)) => {
             return error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
                 "This request is not valid",
-                &message,
+                dialect.untrusted_message(&why),
             );
         }
         Ok(Checked::ToClient {
             redirect_uri,
             state: st,
             error,
-        }) => return error_redirect(&state, &redirect_uri, st.as_deref(), &error),
+        }) => {
+            return error_redirect(&state, &dialect, &redirect_uri, st.as_deref(), &error);
+        }
         Err(e) => return internal(&state, e),
     };
     if field("decision") != Some("approve") {
@@ -443,6 +458,7 @@ pub(crate) async fn consent(
         );
         return error_redirect(
             &state,
+            &dialect,
             &request.redirect_uri,
             request.state.as_deref(),
             &denied,
@@ -462,7 +478,7 @@ pub(crate) async fn consent(
     };
     if granted.is_empty() && !request.client.scopes.is_empty() {
         let message = Some("Choose at least one permission, or deny.".to_owned());
-        return consent_page(&state, &headers, &user, &request, &query, message).await;
+        return consent_page(&state, &dialect, &headers, &user, &request, &query, message).await;
     }
     match state
         .service

@@ -7,7 +7,9 @@ use service::device::CodeRefusal;
 use service::{Origin, Policy};
 
 use crate::lifetimes::{Party, active, client};
-use crate::support::{App, Backend, both_backends, form_field, post_form, signed_in_browser};
+use crate::support::{
+    App, Backend, both_backends, form_field, pairing_code_in, post_form, signed_in_browser,
+};
 
 const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const PAIRING: &str = "urn:portcullis:params:oauth:grant-type:pairing_code";
@@ -496,11 +498,7 @@ async fn the_get_access_page_issues_a_pairing_code(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let code = shown
-        .split(|c: char| !(c.is_ascii_uppercase() || c == '-'))
-        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
-        .unwrap_or_else(|| panic!("a code in {shown}"))
-        .to_owned();
+    let code = pairing_code_in(&shown);
     let tokens = post_form(
         &app.url("/oauth2/token"),
         Some((&party.id, &party.secret)),

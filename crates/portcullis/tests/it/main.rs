@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod client_credentials;
 mod device;
+mod dialects;
 mod durability;
 mod hardening;
 mod lifetimes;

@@ -279,6 +279,8 @@ impl App {
             issuer: None,
             templates_dir: templates_dir.map(Path::to_path_buf),
             policy,
+            dialect: std::sync::Arc::new(web::Dialect::native()),
+            scopes: Vec::new(),
         };
         let running = portcullis::serve::start(service.clone(), &settings)
             .await
@@ -342,4 +344,12 @@ pub async fn signed_in_browser(base_url: &str, username: &str, password: &str) -
         .unwrap();
     assert_eq!(response.status(), 303, "signed in as {username}");
     browser
+}
+
+/// The pairing code (`XXXX-XXXX-XXXX`) a page shows.
+pub fn pairing_code_in(html: &str) -> String {
+    html.split(|c: char| !(c.is_ascii_uppercase() || c == '-'))
+        .find(|w| w.len() == 14 && w.matches('-').count() == 2)
+        .unwrap_or_else(|| panic!("a code in {html}"))
+        .to_owned()
 }
