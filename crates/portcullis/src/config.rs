@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use protocol::GrantType;
 use serde::Deserialize;
 use service::Policy;
 use service::scopes::NewScope;
@@ -64,6 +65,16 @@ pub struct TokensConfig {
     pub device_code_ttl: Option<i64>,
     pub device_poll_interval: Option<i64>,
     pub pairing_code_ttl: Option<i64>,
+    /// Per-grant access-token lifetimes: `[tokens.grants.client_credentials]`.
+    #[serde(default)]
+    pub grants: std::collections::BTreeMap<String, GrantTokensConfig>,
+}
+
+/// `[tokens.grants.<grant_type>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantTokensConfig {
+    pub access_token_ttl: Option<i64>,
 }
 
 impl TokensConfig {
@@ -135,9 +146,26 @@ impl TokensConfig {
                 60,
                 3600,
             )?,
+            access_token_ttl_by_grant: Vec::new(),
             interaction_ttl: d.interaction_ttl,
             client_cache_ttl: d.client_cache_ttl,
         };
+        let mut policy = policy;
+        for (name, grant) in &self.grants {
+            let Ok(grant_type) = name.parse::<GrantType>() else {
+                bail!("tokens.grants.{name}: not a grant type Portcullis supports");
+            };
+            if let Some(ttl) = grant.access_token_ttl {
+                let ttl = pick(
+                    &format!("grants.{name}.access_token_ttl"),
+                    Some(ttl),
+                    d.access_token_ttl,
+                    60,
+                    7 * day,
+                )?;
+                policy.access_token_ttl_by_grant.push((grant_type, ttl));
+            }
+        }
         Ok(policy)
     }
 }
@@ -321,6 +349,20 @@ mod tests {
             (0, 600)
         );
         assert_eq!(s.policy.code_ttl, Policy::default().code_ttl);
+        let per_grant: FileConfig =
+            toml::from_str("[tokens.grants.client_credentials]\naccess_token_ttl = 300\n").unwrap();
+        let s = Settings::resolve(Overrides::default(), per_grant).unwrap();
+        assert_eq!(
+            s.policy.access_token_ttl_by_grant,
+            vec![(GrantType::ClientCredentials, 300)]
+        );
+        let bad_grant: FileConfig =
+            toml::from_str("[tokens.grants.password]\naccess_token_ttl = 300\n").unwrap();
+        let err = Settings::resolve(Overrides::default(), bad_grant).unwrap_err();
+        assert!(
+            err.to_string().starts_with("tokens.grants.password:"),
+            "{err}"
+        );
         let unknown: Result<FileConfig, _> = toml::from_str("lisen = \"x\"");
         assert!(unknown.unwrap_err().to_string().contains("lisen"));
     }

@@ -275,8 +275,14 @@ impl Service {
                     .clone()
                     .ok_or_else(|| ServiceError::Internal("approved without a user".into()))?;
                 let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
-                let (issue, response) =
-                    self.new_issue(client, &user_id, &code.scopes, bound, now)?;
+                let (issue, response) = self.new_issue(
+                    client,
+                    GrantType::DeviceCode,
+                    &user_id,
+                    &code.scopes,
+                    bound,
+                    now,
+                )?;
                 if !self
                     .store
                     .redeem_device_code(code.id, &issue)
@@ -388,7 +394,14 @@ impl Service {
         };
         let scopes: ScopeSet = code.scopes.intersection(&client.scopes);
         let bound = claims::bind(&self.scopes().await?, &scopes, params)?;
-        let (issue, response) = self.new_issue(client, &code.user_id, &scopes, bound, now)?;
+        let (issue, response) = self.new_issue(
+            client,
+            GrantType::PairingCode,
+            &code.user_id,
+            &scopes,
+            bound,
+            now,
+        )?;
         match self
             .store
             .redeem_pairing_code(code.id, now, &issue)

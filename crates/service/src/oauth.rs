@@ -175,17 +175,24 @@ impl Service {
         }
     }
 
-    fn access_ttl(&self, client: &Client) -> i64 {
-        client
-            .access_token_ttl
-            .unwrap_or(self.policy.access_token_ttl)
+    /// An access token's lifetime: the client's own, else the grant's,
+    /// else the server's.
+    fn access_ttl(&self, client: &Client, grant: GrantType) -> i64 {
+        client.access_token_ttl.unwrap_or_else(|| {
+            self.policy
+                .access_token_ttl_by_grant
+                .iter()
+                .find(|(g, _)| *g == grant)
+                .map_or(self.policy.access_token_ttl, |(_, ttl)| *ttl)
+        })
     }
 
+    /// A new access token; `user` is the user and grant of a user grant.
     fn new_access(
         &self,
         client: &Client,
-        user_id: Option<&str>,
-        grant_id: Option<RowId>,
+        grant: GrantType,
+        user: Option<(&str, RowId)>,
         scopes: ScopeSet,
         claims: &Claims,
         now: i64,
@@ -195,13 +202,13 @@ impl Service {
         let record = AccessToken {
             id,
             verifier: Verifier::of(&token),
-            grant_id,
+            grant_id: user.map(|(_, grant_id)| grant_id),
             client_id: client.id.clone(),
-            user_id: user_id.map(str::to_owned),
+            user_id: user.map(|(user_id, _)| user_id.to_owned()),
             scopes,
             claims: claims.to_json(),
             created_at: now,
-            expires_at: now + self.access_ttl(client),
+            expires_at: now + self.access_ttl(client, grant),
             revoked_at: None,
         };
         Ok((token, record))
@@ -228,7 +235,14 @@ impl Service {
         };
         let bound = claims::bind(&registry, &scope, params)?;
         let now = self.now();
-        let (token, record) = self.new_access(client, None, None, scope.clone(), &bound, now)?;
+        let (token, record) = self.new_access(
+            client,
+            GrantType::ClientCredentials,
+            None,
+            scope.clone(),
+            &bound,
+            now,
+        )?;
         // The token and its audit event commit together.
         let event = self.audit_event(
             "token.issued",
@@ -258,6 +272,7 @@ impl Service {
     pub(crate) fn new_issue(
         &self,
         client: &Client,
+        grant_type: GrantType,
         user_id: &str,
         scopes: &ScopeSet,
         claims: Claims,
@@ -278,8 +293,8 @@ impl Service {
         };
         let (access_token, access) = self.new_access(
             client,
-            Some(user_id),
-            Some(grant.id),
+            grant_type,
+            Some((user_id, grant.id)),
             scopes.clone(),
             &claims,
             now,
@@ -394,7 +409,14 @@ impl Service {
             (None, None) => {}
         }
         let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
-        let (issue, response) = self.new_issue(client, &code.user_id, &code.scopes, bound, now)?;
+        let (issue, response) = self.new_issue(
+            client,
+            GrantType::AuthorizationCode,
+            &code.user_id,
+            &code.scopes,
+            bound,
+            now,
+        )?;
         match db(self
             .store
             .redeem_authorization_code(code.id, now, &issue)
@@ -544,7 +566,7 @@ impl Service {
             scopes: scope,
             claims: grant.claims.clone(),
             created_at: now,
-            expires_at: now + self.access_ttl(client),
+            expires_at: now + self.access_ttl(client, GrantType::RefreshToken),
             revoked_at: None,
         };
         // The refresh token keeps the grant's full scope (RFC 6749 section 6).

@@ -1,8 +1,13 @@
+use protocol::GrantType;
+
 /// Lifetimes and limits, in seconds. The defaults need no tuning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// Access tokens (a client may set its own).
     pub access_token_ttl: i64,
+    /// Access-token lifetimes for particular grants, over `access_token_ttl`
+    /// (a client's own lifetime still wins).
+    pub access_token_ttl_by_grant: Vec<(GrantType, i64)>,
     /// Absolute limit of a grant's refresh tokens, counted from the grant.
     pub refresh_token_ttl: i64,
     /// Idle limit: a refresh token unused this long expires.
@@ -32,6 +37,7 @@ impl Default for Policy {
     fn default() -> Policy {
         Policy {
             access_token_ttl: 3600,
+            access_token_ttl_by_grant: Vec::new(),
             refresh_token_ttl: 90 * 24 * 3600,
             refresh_token_idle_ttl: 30 * 24 * 3600,
             code_ttl: 60,

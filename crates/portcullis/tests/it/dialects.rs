@@ -747,6 +747,10 @@ async fn bitbadges_document_works_verbatim(backend: Backend) {
         .unwrap();
         assert_eq!(response.status(), 200);
         latest = json_of(response).await;
+        assert_eq!(
+            latest["expires_in"], 86400,
+            "every new access token lives a day"
+        );
         let next = latest["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(next, refresh_token, "refresh tokens rotate");
         refresh_token = next;
