@@ -11,6 +11,7 @@ mod error;
 pub mod oauth;
 mod policy;
 pub mod portal;
+pub mod purge;
 pub mod scopes;
 mod secrets;
 pub mod sessions;

@@ -13,5 +13,6 @@ mod durability;
 mod hardening;
 mod lifetimes;
 mod portal;
+mod purge;
 mod serve;
 mod support;
