@@ -17,12 +17,15 @@ pub struct Running {
     pub issuer: String,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The background purge of expired rows.
+    purge: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops accepting connections, lets requests in flight finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
+        self.purge.abort();
         self.task.await.context("the server task failed")??;
         Ok(())
     }
@@ -42,6 +45,7 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let purge = service.spawn_purge(service::purge::PURGE_INTERVAL);
     let state = AppState {
         service,
         config: Arc::new(WebConfig {
@@ -59,6 +63,7 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
         issuer,
         stop,
         task,
+        purge,
     })
 }
 

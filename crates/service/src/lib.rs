@@ -12,6 +12,7 @@ mod error;
 pub mod oauth;
 mod policy;
 pub mod portal;
+pub mod purge;
 pub mod scopes;
 mod secrets;
 pub mod sessions;

@@ -225,6 +225,17 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The most recent events, newest first.
     async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Deletes what expired before `before` and is no longer needed, oldest
+    /// first and at most `limit` rows of each kind per call, each kind in its
+    /// own short statement so no write lock is held for long: access tokens;
+    /// refresh tokens never rotated; every refresh token and redeemed code of
+    /// a grant that expired (a rotated refresh token stays until then, so its
+    /// reuse still revokes the family), then the grant once nothing refers
+    /// to it; codes that issued nothing; device codes; pairing codes;
+    /// sessions. Audit events are kept. Returns the rows deleted; call again
+    /// until it returns 0.
+    async fn purge_expired(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError>;
 }
 
 /// Opens the database a URL names: `sqlite:` (the file is created when

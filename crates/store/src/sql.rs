@@ -1310,6 +1310,39 @@ macro_rules! implement_store {
                     .map(mapping::audit)
                     .collect()
             }
+
+            async fn purge_expired(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
+                // In this order: a grant goes only after its tokens and codes.
+                const PURGE: &[&str] = &[
+                    "DELETE FROM access_tokens WHERE id IN (SELECT id FROM access_tokens \
+                     WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens \
+                     WHERE rotated_at IS NULL AND expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM refresh_tokens WHERE id IN (SELECT r.id FROM grants g \
+                     JOIN refresh_tokens r ON r.grant_id = g.id WHERE g.expires_at < $1 LIMIT $2)",
+                    "DELETE FROM authorization_codes WHERE id IN (SELECT c.id FROM grants g \
+                     JOIN authorization_codes c ON c.grant_id = g.id WHERE g.expires_at < $1 LIMIT $2)",
+                    "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g WHERE g.expires_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = g.id) \
+                     AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = g.id) \
+                     AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.grant_id = g.id) \
+                     ORDER BY g.expires_at LIMIT $2)",
+                    "DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes \
+                     WHERE grant_id IS NULL AND expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes \
+                     WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM pairing_codes WHERE id IN (SELECT id FROM pairing_codes \
+                     WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                     WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                ];
+                let mut deleted = 0;
+                for sql in PURGE {
+                    let r = sqlx::query(*sql).bind(before).bind(limit).execute(&self.pool).await?;
+                    deleted += r.rows_affected();
+                }
+                Ok(deleted)
+            }
         }
     };
 }

@@ -19,7 +19,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect");
-    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3]);
+    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3, 4]);
     Some((db, store))
 }
 
@@ -839,6 +839,183 @@ async fn group_commit_fails_only_the_bad_write(store: Arc<dyn Store>) {
     );
 }
 
+async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let now = 10_000;
+
+    // Grant A expired at 5,000: its code, tokens (a rotated chain) and itself go.
+    let mut a = issue(100, "c1", "u-alice");
+    a.grant.expires_at = 5_000;
+    a.refresh.as_mut().unwrap().expires_at = 5_000;
+    let code_a = code(1, "c1", "u-alice");
+    store.insert_authorization_code(&code_a).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_authorization_code(code_a.id, 1_010, &a)
+            .await
+            .unwrap(),
+        Redeemed::Issued
+    );
+    let mut a_next = refresh(104, rid(100), "c1", "u-alice");
+    a_next.expires_at = 5_000;
+    let a_access = access(103, Some(rid(100)), "c1", Some("u-alice"));
+    assert_eq!(
+        store
+            .rotate_refresh_token(rid(102), 2_000, &a_access, &a_next)
+            .await
+            .unwrap(),
+        Rotated::Now
+    );
+
+    // Grant B lives until 100,000: its rotated refresh token stays although
+    // its own expiry (8,000) passed, so presenting it again is still reuse;
+    // its unrotated successor expired and goes, as do its access tokens.
+    let mut b = issue(200, "c1", "u-alice");
+    b.refresh.as_mut().unwrap().expires_at = 8_000;
+    let code_b = code(2, "c1", "u-alice");
+    store.insert_authorization_code(&code_b).await.unwrap();
+    store
+        .redeem_authorization_code(code_b.id, 1_010, &b)
+        .await
+        .unwrap();
+    let mut b_next = refresh(204, rid(200), "c1", "u-alice");
+    b_next.expires_at = 8_000;
+    store
+        .rotate_refresh_token(
+            rid(202),
+            2_000,
+            &access(203, Some(rid(200)), "c1", Some("u-alice")),
+            &b_next,
+        )
+        .await
+        .unwrap();
+
+    // Client tokens, codes that issued nothing, sessions, device and pairing codes.
+    let expired_token = access(300, None, "c1", None);
+    let mut live_token = access(301, None, "c1", None);
+    live_token.expires_at = 20_000;
+    for t in [&expired_token, &live_token] {
+        store.insert_access_token(t, None).await.unwrap();
+    }
+    let unused_expired = code(3, "c1", "u-alice");
+    let mut unused_live = code(4, "c1", "u-alice");
+    unused_live.expires_at = 20_000;
+    for c in [&unused_expired, &unused_live] {
+        store.insert_authorization_code(c).await.unwrap();
+    }
+    let session = |n: u64, expires_at: i64| Session {
+        id: rid(n),
+        verifier: Verifier::of(&format!("pc_ss_{n}")),
+        user_id: "u-alice".to_owned(),
+        created_at: 1_000,
+        expires_at,
+        last_seen_at: 1_000,
+    };
+    store.insert_session(&session(400, 9_000)).await.unwrap();
+    store.insert_session(&session(401, 20_000)).await.unwrap();
+    let device = |n: u64, expires_at: i64| DeviceCode {
+        id: rid(n),
+        verifier: Verifier::of(&format!("pc_dc_{n}")),
+        user_code: vec![n as u8; 32],
+        client_id: "c1".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        status: DeviceStatus::Pending,
+        user_id: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: 1_000,
+        expires_at,
+    };
+    store.insert_device_code(&device(500, 1_600)).await.unwrap();
+    store
+        .insert_device_code(&device(501, 20_000))
+        .await
+        .unwrap();
+    let pairing = |n: u64, expires_at: i64| PairingCode {
+        id: rid(n),
+        lookup: vec![n as u8; 32],
+        client_id: "c1".to_owned(),
+        user_id: "u-alice".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        expires_at,
+        consumed_at: None,
+    };
+    store
+        .insert_pairing_code(&pairing(600, 1_300))
+        .await
+        .unwrap();
+    store
+        .insert_pairing_code(&pairing(601, 20_000))
+        .await
+        .unwrap();
+
+    // One row of each kind per call: several calls, each short.
+    let (mut calls, mut deleted) = (0, 0);
+    loop {
+        let n = store.purge_expired(now, 1).await.unwrap();
+        assert!(n <= 9, "at most one row of each kind per call, got {n}");
+        if n == 0 {
+            break;
+        }
+        calls += 1;
+        deleted += n;
+    }
+    assert!(calls > 1);
+    // A: code, 2 access, 2 refresh, grant; B: 2 access, 1 refresh;
+    // 1 client token, 1 unused code, 1 session, 1 device code, 1 pairing code.
+    assert_eq!(deleted, 6 + 3 + 5);
+
+    assert_eq!(store.grant(rid(100)).await.unwrap(), None);
+    assert_eq!(store.authorization_code(code_a.id).await.unwrap(), None);
+    for id in [101, 103] {
+        assert_eq!(store.access_token(rid(id)).await.unwrap(), None);
+    }
+    for id in [102, 104] {
+        assert_eq!(store.refresh_token(rid(id)).await.unwrap(), None);
+    }
+
+    assert!(store.grant(rid(200)).await.unwrap().is_some());
+    assert!(store.authorization_code(code_b.id).await.unwrap().is_some());
+    let rotated = store.refresh_token(rid(202)).await.unwrap().unwrap();
+    assert_eq!(rotated.rotated_at, Some(2_000));
+    assert_eq!(store.refresh_token(rid(204)).await.unwrap(), None);
+    for id in [201, 203, 300] {
+        assert_eq!(store.access_token(rid(id)).await.unwrap(), None);
+    }
+
+    assert!(store.access_token(rid(301)).await.unwrap().is_some());
+    assert_eq!(
+        store.authorization_code(unused_expired.id).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .authorization_code(unused_live.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.session(rid(400)).await.unwrap(), None);
+    assert!(store.session(rid(401)).await.unwrap().is_some());
+    assert_eq!(store.device_code(rid(500)).await.unwrap(), None);
+    assert!(store.device_code(rid(501)).await.unwrap().is_some());
+    assert_eq!(store.pairing_code(&[600u64 as u8; 32]).await.unwrap(), None);
+    assert!(
+        store
+            .pairing_code(&[601u64 as u8; 32])
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Once grant B expires too, the rest of it goes.
+    while store.purge_expired(200_000, 100).await.unwrap() > 0 {}
+    assert_eq!(store.grant(rid(200)).await.unwrap(), None);
+    assert_eq!(store.refresh_token(rid(202)).await.unwrap(), None);
+    assert_eq!(store.authorization_code(code_b.id).await.unwrap(), None);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -878,4 +1055,5 @@ conformance!(
     usage_per_client_of_an_owner,
     personal_access_tokens,
     group_commit_fails_only_the_bad_write,
+    purge_deletes_what_expired_and_keeps_what_reuse_detection_needs,
 );

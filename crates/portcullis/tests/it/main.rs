@@ -14,5 +14,6 @@ mod durability;
 mod hardening;
 mod lifetimes;
 mod portal;
+mod purge;
 mod serve;
 mod support;
