@@ -33,9 +33,15 @@ pub(crate) fn client_secret() -> Result<String, ServiceError> {
     ))
 }
 
-/// A random, URL-safe identifier of `N` random bytes.
+/// A random, URL-safe identifier of `N` random bytes. It never starts with
+/// `-` or `_`, so it can follow a command-line flag without being taken for one.
 pub(crate) fn identifier<const N: usize>() -> Result<String, ServiceError> {
-    Ok(URL_SAFE_NO_PAD.encode(random::<N>()?))
+    loop {
+        let id = URL_SAFE_NO_PAD.encode(random::<N>()?);
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Ok(id);
+        }
+    }
 }
 
 /// Hashes a human password with Argon2id (on a blocking thread: it is slow on purpose).
@@ -95,6 +101,10 @@ mod tests {
         let a = identifier::<16>().unwrap();
         assert_eq!(a.len(), 22);
         assert_ne!(a, identifier::<16>().unwrap());
+        for _ in 0..500 {
+            let id = identifier::<16>().unwrap();
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
         let s = client_secret().unwrap();
         assert!(s.starts_with("pc_cs_") && s.len() == 6 + 43);
     }
