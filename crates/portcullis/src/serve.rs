@@ -19,6 +19,9 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The background purge of expired rows.
     purge: tokio::task::JoinHandle<()>,
+    /// The sealed tokens' deny-list sync and issuance log.
+    upkeep: tokio::task::JoinHandle<()>,
+    service: Service,
 }
 
 impl Running {
@@ -27,6 +30,8 @@ impl Running {
         let _ = self.stop.send(());
         self.purge.abort();
         self.task.await.context("the server task failed")??;
+        self.upkeep.abort();
+        self.service.flush_issuance_log().await;
         Ok(())
     }
 }
@@ -46,6 +51,8 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let purge = service.spawn_purge(service::purge::PURGE_INTERVAL);
+    let upkeep = service.spawn_sealed_upkeep();
+    let upkept = service.clone();
     let state = AppState {
         service,
         config: Arc::new(WebConfig {
@@ -64,6 +71,8 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
         stop,
         task,
         purge,
+        upkeep,
+        service: upkept,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
+pub mod sealed;
 pub mod token;
 pub mod user_code;
 

@@ -14,6 +14,7 @@ mod policy;
 pub mod portal;
 pub mod purge;
 pub mod scopes;
+pub mod sealed;
 mod secrets;
 pub mod sessions;
 pub mod users;
@@ -57,6 +58,8 @@ pub struct Service {
     login_attempts: Arc<device::AttemptLimiter>,
     clients: Arc<cache::ClientCache>,
     scopes: Arc<cache::ScopeCache>,
+    revoked: Arc<sealed::DenyList>,
+    issued: Arc<sealed::IssuanceLog>,
 }
 
 /// Keys the server generates once and keeps in the store, so every node
@@ -68,6 +71,8 @@ struct Keys {
     interaction: Vec<u8>,
     /// Keys the lookup hashes of user codes and pairing codes.
     user_codes: Vec<u8>,
+    /// Seals client_credentials access tokens.
+    access: Vec<u8>,
 }
 
 impl Service {
@@ -88,7 +93,10 @@ impl Service {
         let user_codes = store
             .server_secret("user-codes", &secrets::random::<32>()?, now)
             .await?;
-        Ok(Service {
+        let access = store
+            .server_secret("access-tokens", &secrets::random::<32>()?, now)
+            .await?;
+        let service = Service {
             store,
             clock,
             policy: Arc::new(policy),
@@ -96,12 +104,17 @@ impl Service {
                 successor,
                 interaction,
                 user_codes,
+                access,
             }),
             device_attempts: Arc::new(device::AttemptLimiter::default()),
             login_attempts: Arc::new(device::AttemptLimiter::default()),
             clients: Arc::new(cache::ClientCache::default()),
             scopes: Arc::new(cache::ScopeCache::default()),
-        })
+            revoked: Arc::new(sealed::DenyList::default()),
+            issued: Arc::new(sealed::IssuanceLog::default()),
+        };
+        service.sync_revocations().await?;
+        Ok(service)
     }
 
     pub fn policy(&self) -> &Policy {

@@ -116,6 +116,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn access_token(&self, id: RowId) -> Result<Option<AccessToken>, StoreError>;
     async fn revoke_access_token(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
+    /// Puts a sealed access token (one without a row) on the deny-list
+    /// until it expires. Revoking it again changes nothing.
+    async fn revoke_sealed_access_token(
+        &self,
+        id: RowId,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The deny-list entries revoked at or after `since` that expire after
+    /// `now`: (id, expiry).
+    async fn revoked_sealed_access_tokens(
+        &self,
+        since: UnixTime,
+        now: UnixTime,
+    ) -> Result<Vec<(RowId, UnixTime)>, StoreError>;
 
     async fn refresh_token(&self, id: RowId) -> Result<Option<RefreshToken>, StoreError>;
     /// Spends a live refresh token and stores its successors, in one

@@ -918,6 +918,47 @@ macro_rules! implement_store {
                 Ok(r.rows_affected() > 0)
             }
 
+            async fn revoke_sealed_access_token(
+                &self,
+                id: protocol::token::RowId,
+                expires_at: i64,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO revoked_access_tokens (id, expires_at, revoked_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id.as_bytes())
+                .bind(expires_at)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn revoked_sealed_access_tokens(
+                &self,
+                since: i64,
+                now: i64,
+            ) -> Result<Vec<(protocol::token::RowId, i64)>, StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, expires_at FROM revoked_access_tokens WHERE revoked_at >= $1 AND expires_at > $2",
+                )
+                .bind(since)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let id: Vec<u8> = r.try_get("id")?;
+                        let id = protocol::token::RowId::from_slice(&id)
+                            .ok_or_else(|| StoreError::Corrupt("a revoked token id is not 16 bytes".into()))?;
+                        Ok((id, r.try_get("expires_at")?))
+                    })
+                    .collect()
+            }
+
             async fn refresh_token(
                 &self,
                 id: protocol::token::RowId,
@@ -1334,6 +1375,8 @@ macro_rules! implement_store {
                     "DELETE FROM pairing_codes WHERE id IN (SELECT id FROM pairing_codes \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
                     "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                     WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+                    "DELETE FROM revoked_access_tokens WHERE id IN (SELECT id FROM revoked_access_tokens \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
                 ];
                 let mut deleted = 0;

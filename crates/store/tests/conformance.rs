@@ -19,7 +19,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect");
-    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3, 4, 5]);
     Some((db, store))
 }
 
@@ -1016,6 +1016,45 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     assert_eq!(store.authorization_code(code_b.id).await.unwrap(), None);
 }
 
+async fn sealed_access_tokens_are_revoked_by_a_deny_list(store: Arc<dyn Store>) {
+    let a = RowId::new(1, [1; 10]);
+    let b = RowId::new(2, [2; 10]);
+    store
+        .revoke_sealed_access_token(a, 5_000, 1_000)
+        .await
+        .unwrap();
+    store
+        .revoke_sealed_access_token(a, 5_000, 1_500)
+        .await
+        .expect("revoking twice is fine");
+    store
+        .revoke_sealed_access_token(b, 3_000, 2_000)
+        .await
+        .unwrap();
+    let mut all = store.revoked_sealed_access_tokens(0, 1_000).await.unwrap();
+    all.sort();
+    assert_eq!(all, vec![(a, 5_000), (b, 3_000)]);
+    assert_eq!(
+        store
+            .revoked_sealed_access_tokens(1_001, 1_000)
+            .await
+            .unwrap(),
+        vec![(b, 3_000)],
+        "only what was revoked since"
+    );
+    assert_eq!(
+        store.revoked_sealed_access_tokens(0, 3_000).await.unwrap(),
+        vec![(a, 5_000)],
+        "not what has expired"
+    );
+    assert_eq!(store.purge_expired(4_000, 100).await.unwrap(), 1);
+    assert_eq!(
+        store.revoked_sealed_access_tokens(0, 0).await.unwrap(),
+        vec![(a, 5_000)],
+        "the purge drops expired entries"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1056,4 +1095,5 @@ conformance!(
     personal_access_tokens,
     group_commit_fails_only_the_bad_write,
     purge_deletes_what_expired_and_keeps_what_reuse_detection_needs,
+    sealed_access_tokens_are_revoked_by_a_deny_list,
 );

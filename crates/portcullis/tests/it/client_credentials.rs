@@ -7,8 +7,8 @@ use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse as _, TokenU
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, Server, both_backends, confidential_client, contains, database, http, oauth_http,
-    post_form, run_json,
+    Backend, Server, both_backends, client_token, confidential_client, contains, database, http,
+    oauth_http, post_form, run_json,
 };
 
 async fn setup(
@@ -245,24 +245,10 @@ async fn token_endpoint_errors(backend: Backend) {
     .await;
 }
 
-async fn token_for(server: &Server, id: &str, secret: &str) -> String {
-    let response = post_form(
-        &server.url("/oauth2/token"),
-        Some((id, secret)),
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
-    assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn revocation_and_introspection(backend: Backend) {
     let (db, _dir, server, id, secret) = setup(backend).await;
     let (other_id, other_secret) = confidential_client(&db, "other", &[]);
-    let token = token_for(&server, &id, &secret).await;
+    let token = client_token(&server, &id, &secret).await;
     let introspect = server.url("/oauth2/introspect");
     let revoke = server.url("/oauth2/revoke");
 
@@ -389,7 +375,7 @@ async fn userinfo_names_the_clients_owner(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_on(&db, dir.path());
 
-    let token = token_for(&server, &id, &secret).await;
+    let token = client_token(&server, &id, &secret).await;
     let response = http()
         .get(server.url("/oauth2/userinfo"))
         .bearer_auth(&token)
@@ -403,7 +389,7 @@ async fn userinfo_names_the_clients_owner(backend: Backend) {
     assert_eq!(body["email"], "owner@example.test");
     assert_eq!(body["client_id"], id.as_str());
 
-    let lone = token_for(&server, &lone_id, &lone_secret).await;
+    let lone = client_token(&server, &lone_id, &lone_secret).await;
     let body: Value = http()
         .get(server.url("/oauth2/userinfo"))
         .bearer_auth(&lone)

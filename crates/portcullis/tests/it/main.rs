@@ -15,5 +15,6 @@ mod hardening;
 mod lifetimes;
 mod portal;
 mod purge;
+mod sealed;
 mod serve;
 mod support;

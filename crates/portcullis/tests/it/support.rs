@@ -353,3 +353,18 @@ pub fn pairing_code_in(html: &str) -> String {
         .unwrap_or_else(|| panic!("a code in {html}"))
         .to_owned()
 }
+
+/// A client_credentials access token from a running server.
+pub async fn client_token(server: &Server, id: &str, secret: &str) -> String {
+    let response = post_form(
+        &server.url("/oauth2/token"),
+        Some((id, secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

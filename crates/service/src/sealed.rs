@@ -1,0 +1,192 @@
+//! Sealed access tokens for a client acting for itself (client_credentials
+//! without claims): issued without a write, checked without a read
+//! (`protocol::sealed` has the format).
+//!
+//! - **Revocation** puts the token's id on a deny-list in the store until the
+//!   token expires. Every node mirrors the list in memory: a revocation
+//!   through a node applies there at once, and on the other nodes within
+//!   [`SYNC_INTERVAL`].
+//! - **A deleted client's tokens** stop working as soon as the client is gone
+//!   from the client cache (at once on the node that deleted it, within
+//!   `client_cache_ttl` elsewhere).
+//! - **Issuance is audited in aggregate.** Nothing is stored per token, so
+//!   each node counts the tokens per client and address and writes one
+//!   `token.issued` event per pair every [`AUDIT_INTERVAL`] (and when it
+//!   stops).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use protocol::ScopeSet;
+use protocol::sealed::{self, Sealed};
+use protocol::token::RowId;
+use store::Client;
+
+use crate::{Origin, Service, ServiceError, secrets};
+
+/// How often a node reads the revocations other nodes made.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a node writes its aggregated issuance events.
+pub const AUDIT_INTERVAL: Duration = Duration::from_secs(10);
+/// How far back each read of the deny-list reaches, so a node whose clock
+/// is a little behind another's still sees what that node revoked.
+const SYNC_OVERLAP: i64 = 30;
+
+/// The revoked sealed tokens that have not expired, by id.
+#[derive(Debug, Default)]
+pub(crate) struct DenyList {
+    entries: RwLock<HashMap<RowId, i64>>,
+    /// When the store was last read (the service clock's seconds).
+    synced_at: Mutex<Option<i64>>,
+}
+
+impl DenyList {
+    pub(crate) fn contains(&self, id: RowId) -> bool {
+        self.entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&id)
+    }
+
+    fn insert(&self, entries: impl IntoIterator<Item = (RowId, i64)>, now: i64) {
+        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, expires_at| *expires_at > now);
+        map.extend(entries);
+    }
+}
+
+/// Tokens issued since the last flush, by client and then address (`""`
+/// when unknown). Keys are allocated once per pair, not per token.
+#[derive(Debug, Default)]
+pub(crate) struct IssuanceLog {
+    counts: Mutex<HashMap<String, HashMap<String, u64>>>,
+}
+
+impl IssuanceLog {
+    fn record(&self, client_id: &str, ip: Option<&str>) {
+        let ip = ip.unwrap_or("");
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let per_ip = match counts.get_mut(client_id) {
+            Some(per_ip) => per_ip,
+            None => counts.entry(client_id.to_owned()).or_default(),
+        };
+        match per_ip.get_mut(ip) {
+            Some(n) => *n += 1,
+            None => {
+                per_ip.insert(ip.to_owned(), 1);
+            }
+        }
+    }
+
+    fn take(&self) -> HashMap<String, HashMap<String, u64>> {
+        std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Service {
+    /// A sealed access token for `client` itself, or `None` when its id or
+    /// scope is too long to seal (a row-backed token is issued instead).
+    pub(crate) fn seal_client_token(
+        &self,
+        client: &Client,
+        scope: &ScopeSet,
+        expires_at: i64,
+        now: i64,
+        origin: &Origin,
+    ) -> Result<Option<String>, ServiceError> {
+        let token = Sealed {
+            id: secrets::row_id(self.clock.now_millis())?,
+            issued_at: now,
+            expires_at,
+            client_id: client.id.clone(),
+            scope: scope.to_string(),
+        };
+        let sealed = sealed::seal(&token, &secrets::random::<32>()?, &self.keys.access);
+        if sealed.is_some() {
+            self.issued.record(&client.id, origin.ip.as_deref());
+        }
+        Ok(sealed)
+    }
+
+    /// A presented sealed token that is authentic, unexpired and not revoked.
+    pub(crate) fn live_sealed(&self, presented: &str) -> Option<Sealed> {
+        sealed::open(presented, &self.keys.access)
+            .filter(|t| t.expires_at > self.now() && !self.revoked.contains(t.id))
+    }
+
+    /// Puts a sealed token on the deny-list, here at once and for the other
+    /// nodes through the store.
+    pub(crate) async fn revoke_sealed(&self, token: &Sealed) -> Result<(), ServiceError> {
+        let now = self.now();
+        self.store
+            .revoke_sealed_access_token(token.id, token.expires_at, now)
+            .await?;
+        self.revoked.insert([(token.id, token.expires_at)], now);
+        Ok(())
+    }
+
+    /// Reads the revocations made since the last read (all live ones, the
+    /// first time).
+    pub async fn sync_revocations(&self) -> Result<(), ServiceError> {
+        let now = self.now();
+        let since = self
+            .revoked
+            .synced_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(i64::MIN, |at| at - SYNC_OVERLAP);
+        let entries = self.store.revoked_sealed_access_tokens(since, now).await?;
+        self.revoked.insert(entries, now);
+        *self
+            .revoked
+            .synced_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(now);
+        Ok(())
+    }
+
+    /// Writes the aggregated issuance events counted so far.
+    pub async fn flush_issuance_log(&self) {
+        for (client_id, per_ip) in self.issued.take() {
+            for (ip, count) in per_ip {
+                let origin = Origin {
+                    user_id: None,
+                    ip: (!ip.is_empty()).then_some(ip),
+                };
+                self.audit(
+                    "token.issued",
+                    &origin,
+                    Some(&client_id),
+                    format!("grant=client_credentials sealed count={count}"),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Keeps the deny-list in sync and flushes the issuance log, until
+    /// aborted. Failures are logged and retried on the next tick.
+    pub fn spawn_sealed_upkeep(&self) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut sync = tokio::time::interval(SYNC_INTERVAL);
+            sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut audit = tokio::time::interval_at(
+                tokio::time::Instant::now() + AUDIT_INTERVAL,
+                AUDIT_INTERVAL,
+            );
+            audit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = sync.tick() => {
+                        if let Err(e) = service.sync_revocations().await {
+                            tracing::warn!(error = %e, "reading revoked access tokens failed");
+                        }
+                    }
+                    _ = audit.tick() => service.flush_issuance_log().await,
+                }
+            }
+        })
+    }
+}
