@@ -8,6 +8,8 @@ use crate::StoreError;
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Writes use the same pool: PostgreSQL has row locks, not one writer.
+    pub(crate) writes: PgPool,
     /// The group-commit writer (see `batch.rs`).
     pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
@@ -21,7 +23,11 @@ impl PostgresStore {
             .await
             .map_err(StoreError::Database)?;
         let writer = PostgresStore::spawn_writer(pool.clone());
-        Ok(PostgresStore { pool, writer })
+        Ok(PostgresStore {
+            writes: pool.clone(),
+            pool,
+            writer,
+        })
     }
 }
 

@@ -505,7 +505,7 @@ macro_rules! implement_store {
         #[async_trait::async_trait]
         impl crate::Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(&self.writes).await?;
                 Ok(())
             }
 
@@ -516,7 +516,7 @@ macro_rules! implement_store {
                 // One transaction for the whole run, the lock taken first, so
                 // nodes starting together neither race on the bookkeeping
                 // table nor apply a migration twice.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 if let Some(lock) = lock {
                     sqlx::query(lock).execute(&mut *tx).await?;
                 }
@@ -568,7 +568,7 @@ macro_rules! implement_store {
                 .bind(u.disabled)
                 .bind(u.created_at)
                 .bind(u.updated_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await
                 .map_err(|e| StoreError::from_write(e, crate::error::Conflict::Username))?;
                 Ok(())
@@ -594,7 +594,7 @@ macro_rules! implement_store {
                     .bind(disabled)
                     .bind(now)
                     .bind(username)
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -604,13 +604,13 @@ macro_rules! implement_store {
                     .bind(hash)
                     .bind(now)
                     .bind(username)
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
 
             async fn insert_client(&self, c: &crate::model::Client) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 sqlx::query(
                     "INSERT INTO clients (id, name, description, homepage, owner_id, public, secret_verifier, \
                      previous_secret_verifier, previous_secret_expires_at, grant_types, scopes, access_token_ttl, \
@@ -669,7 +669,7 @@ macro_rules! implement_store {
             }
 
             async fn update_client(&self, c: &crate::model::Client) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let r = sqlx::query(
                     "UPDATE clients SET name = $2, description = $3, homepage = $4, owner_id = $5, public = $6, \
                      grant_types = $7, scopes = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
@@ -714,13 +714,13 @@ macro_rules! implement_store {
                 .bind(previous.as_ref().map(|(v, _)| v.as_bytes()))
                 .bind(previous.as_ref().map(|(_, at)| *at))
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(r.rows_affected() > 0)
             }
 
             async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.pool).await?;
+                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.writes).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -733,7 +733,7 @@ macro_rules! implement_store {
                 .bind(&s.description)
                 .bind(s.required_claims.join(" "))
                 .bind(s.created_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await
                 .map_err(|e| StoreError::from_write(e, crate::error::Conflict::ScopeName))?;
                 Ok(())
@@ -749,7 +749,7 @@ macro_rules! implement_store {
             }
 
             async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.pool).await?;
+                let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.writes).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -772,7 +772,7 @@ macro_rules! implement_store {
                 .bind(c.expires_at)
                 .bind(c.consumed_at)
                 .bind(c.grant_id.as_ref().map(|g| g.as_bytes()))
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -806,7 +806,7 @@ macro_rules! implement_store {
                 // `UPDATE ... RETURNING` only once the statement has run to
                 // completion, and stopping at the first row would leave the
                 // write lock held.
-                .fetch_all(&self.pool)
+                .fetch_all(&self.writes)
                 .await?;
                 if let Some(row) = won.first() {
                     return Ok(Consumed::Now(mapping::code(row)?));
@@ -829,7 +829,7 @@ macro_rules! implement_store {
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
                 use sqlx::Row as _;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let spent = sqlx::query(
                     "UPDATE authorization_codes SET consumed_at = $1, grant_id = $2 WHERE id = $3 AND consumed_at IS NULL",
                 )
@@ -855,7 +855,7 @@ macro_rules! implement_store {
             }
 
             async fn insert_issue(&self, issue: &crate::model::Issue) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 Self::insert_issue_in(&mut *tx, issue).await?;
                 tx.commit().await?;
                 Ok(())
@@ -872,7 +872,7 @@ macro_rules! implement_store {
             }
 
             async fn revoke_grant(&self, id: protocol::token::RowId, now: i64) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let r = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
@@ -913,7 +913,7 @@ macro_rules! implement_store {
                 let r = sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -931,7 +931,7 @@ macro_rules! implement_store {
                 .bind(id.as_bytes())
                 .bind(expires_at)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -980,7 +980,7 @@ macro_rules! implement_store {
                 refresh: &crate::model::RefreshToken,
             ) -> Result<crate::model::Rotated, StoreError> {
                 use crate::model::Rotated;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let spent = sqlx::query(
                     "UPDATE refresh_tokens SET rotated_at = $1, successor_id = $2, successor_access_id = $3 \
                      WHERE id = $4 AND rotated_at IS NULL AND revoked_at IS NULL",
@@ -1031,7 +1031,7 @@ macro_rules! implement_store {
                 .bind(d.last_polled_at)
                 .bind(d.created_at)
                 .bind(d.expires_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -1067,7 +1067,7 @@ macro_rules! implement_store {
                     .bind(status.as_str())
                     .bind(user_id)
                     .bind(id.as_bytes())
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -1077,13 +1077,13 @@ macro_rules! implement_store {
                     .bind(now)
                     .bind(interval_secs)
                     .bind(id.as_bytes())
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(())
             }
 
             async fn redeem_device_code(&self, id: protocol::token::RowId, issue: &crate::model::Issue) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let spent = sqlx::query("UPDATE device_codes SET status = 'consumed' WHERE id = $1 AND status = 'approved'")
                     .bind(id.as_bytes())
                     .execute(&mut *tx)
@@ -1109,7 +1109,7 @@ macro_rules! implement_store {
                 .bind(p.created_at)
                 .bind(p.expires_at)
                 .bind(p.consumed_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -1131,7 +1131,7 @@ macro_rules! implement_store {
                 issue: &crate::model::Issue,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let spent = sqlx::query("UPDATE pairing_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
@@ -1157,7 +1157,7 @@ macro_rules! implement_store {
                 .bind(&t.name)
                 .bind(t.created_at)
                 .bind(t.last_used_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -1181,7 +1181,7 @@ macro_rules! implement_store {
                 sqlx::query("UPDATE personal_access_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(id.as_bytes())
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(())
             }
@@ -1206,7 +1206,7 @@ macro_rules! implement_store {
                 let r = sqlx::query("DELETE FROM personal_access_tokens WHERE id = $1 AND user_id = $2")
                     .bind(id.as_bytes())
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -1222,7 +1222,7 @@ macro_rules! implement_store {
                 .bind(s.created_at)
                 .bind(s.expires_at)
                 .bind(s.last_seen_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -1238,7 +1238,7 @@ macro_rules! implement_store {
             }
 
             async fn delete_session(&self, id: protocol::token::RowId) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.as_bytes()).execute(&self.pool).await?;
+                let r = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.as_bytes()).execute(&self.writes).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -1268,7 +1268,7 @@ macro_rules! implement_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(c.last_used_at)
-                .execute(&self.pool)
+                .execute(&self.writes)
                 .await?;
                 Ok(())
             }
@@ -1287,7 +1287,7 @@ macro_rules! implement_store {
             }
 
             async fn revoke_authorization(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writes.begin().await?;
                 let consent = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
@@ -1329,7 +1329,7 @@ macro_rules! implement_store {
                     .bind(name)
                     .bind(candidate)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(&self.writes)
                     .await?;
                 let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
                     .bind(name)
@@ -1381,7 +1381,7 @@ macro_rules! implement_store {
                 ];
                 let mut deleted = 0;
                 for sql in PURGE {
-                    let r = sqlx::query(*sql).bind(before).bind(limit).execute(&self.pool).await?;
+                    let r = sqlx::query(*sql).bind(before).bind(limit).execute(&self.writes).await?;
                     deleted += r.rows_affected();
                 }
                 Ok(deleted)

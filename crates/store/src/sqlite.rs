@@ -11,6 +11,10 @@ use crate::StoreError;
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// One connection for every write. SQLite has one writer at a time;
+    /// writers queue here, in order, instead of polling for the file lock
+    /// (which sleeps up to 100 ms between tries).
+    pub(crate) writes: SqlitePool,
     /// The group-commit writer (see `batch.rs`).
     pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
@@ -43,11 +47,22 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(StoreError::Database)?;
+        let writes = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
             .map_err(StoreError::Database)?;
-        let writer = SqliteStore::spawn_writer(pool.clone());
-        Ok(SqliteStore { pool, writer })
+        let writer = SqliteStore::spawn_writer(writes.clone());
+        Ok(SqliteStore {
+            pool,
+            writes,
+            writer,
+        })
     }
 }
 
