@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(portal::fallback)
         .with_state(state)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -127,6 +128,23 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Runs each request's handler in a task of its own, so a client that
+/// hangs up (or the timeout) cannot cancel it halfway: a transaction is
+/// either committed or rolled back, never abandoned on a pooled connection.
+async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// The handlers of one endpoint. A profile's authorization path also takes
