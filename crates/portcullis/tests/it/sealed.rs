@@ -41,7 +41,9 @@ async fn revocation_reaches_every_node(backend: Backend) {
         active(&b, &id, &secret, &t).await,
         "the other node accepts it"
     );
-    let forged = format!("{}A{}", &t[..40], &t[41..]);
+    let other = if &t[40..41] == "A" { "B" } else { "A" };
+    let forged = format!("{}{other}{}", &t[..40], &t[41..]);
+    assert_ne!(forged, t);
     assert!(
         !active(&b, &id, &secret, &forged).await,
         "a changed token is not"
