@@ -430,21 +430,19 @@ impl Service {
             bound,
             now,
         )?;
+        // The tokens and their audit event commit together.
+        let event = self.audit_event(
+            "token.issued",
+            origin,
+            Some(&client.id),
+            "grant=authorization_code".to_owned(),
+        );
         match db(self
             .store
-            .redeem_authorization_code(code.id, now, &issue)
+            .redeem_authorization_code(code.id, now, &issue, Some(&event))
             .await)?
         {
-            Redeemed::Issued => {
-                self.audit(
-                    "token.issued",
-                    origin,
-                    Some(&client.id),
-                    "grant=authorization_code".to_owned(),
-                )
-                .await;
-                Ok(response)
-            }
+            Redeemed::Issued => Ok(response),
             Redeemed::Replayed { grant_id } => {
                 self.code_replayed(grant_id, client, origin).await;
                 Err(invalid_grant(
@@ -520,22 +518,19 @@ impl Service {
         }
         let (access_token, access, refresh_token, refresh) =
             self.successors(client, &grant, &old, presented, scope.clone(), now)?;
+        let event = self.audit_event("token.refreshed", origin, Some(&client.id), String::new());
         match db(self
             .store
-            .rotate_refresh_token(old.id, now, &access, &refresh)
+            .rotate_refresh_token(old.id, now, &access, &refresh, Some(&event))
             .await)?
         {
-            Rotated::Now => {
-                self.audit("token.refreshed", origin, Some(&client.id), String::new())
-                    .await;
-                Ok(TokenResponse {
-                    access_token,
-                    expires_in: access.expires_at - now,
-                    scope,
-                    refresh_token: Some(refresh_token),
-                    claims: Claims::from_json(&grant.claims),
-                })
-            }
+            Rotated::Now => Ok(TokenResponse {
+                access_token,
+                expires_in: access.expires_at - now,
+                scope,
+                refresh_token: Some(refresh_token),
+                claims: Claims::from_json(&grant.claims),
+            }),
             Rotated::Already(spent) if spent.revoked_at.is_none() => {
                 self.refresh_retry(client, &spent, presented, scope, origin)
                     .await

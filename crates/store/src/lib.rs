@@ -94,11 +94,13 @@ pub trait Store: Send + Sync + 'static {
     /// Redeems a code and stores what it issues, in one transaction: of
     /// any number of concurrent calls for one code, exactly one gets
     /// [`Redeemed::Issued`]; the others learn which grant it issued.
+    /// `event` is committed with the tokens, when they are issued.
     async fn redeem_authorization_code(
         &self,
         code_id: RowId,
         now: UnixTime,
         issue: &Issue,
+        event: Option<&AuditEvent>,
     ) -> Result<Redeemed, StoreError>;
     /// Stores a grant with its first tokens, in one transaction.
     async fn insert_issue(&self, issue: &Issue) -> Result<(), StoreError>;
@@ -136,12 +138,14 @@ pub trait Store: Send + Sync + 'static {
     /// Spends a live refresh token and stores its successors, in one
     /// transaction: of any number of concurrent calls for one token,
     /// exactly one gets [`Rotated::Now`].
+    /// `event` is committed with the successors, when they are stored.
     async fn rotate_refresh_token(
         &self,
         old: RowId,
         now: UnixTime,
         access: &AccessToken,
         refresh: &RefreshToken,
+        event: Option<&AuditEvent>,
     ) -> Result<Rotated, StoreError>;
 
     async fn insert_device_code(&self, code: &DeviceCode) -> Result<(), StoreError>;

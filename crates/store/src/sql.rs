@@ -826,6 +826,7 @@ macro_rules! implement_store {
                 code_id: protocol::token::RowId,
                 now: i64,
                 issue: &crate::model::Issue,
+                event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
                 use sqlx::Row as _;
@@ -840,6 +841,9 @@ macro_rules! implement_store {
                 .await?;
                 if spent.rows_affected() == 1 {
                     Self::insert_issue_in(&mut *tx, issue).await?;
+                    if let Some(e) = event {
+                        Self::insert_audit(&mut *tx, e).await?;
+                    }
                     tx.commit().await?;
                     return Ok(Redeemed::Issued);
                 }
@@ -978,6 +982,7 @@ macro_rules! implement_store {
                 now: i64,
                 access: &crate::model::AccessToken,
                 refresh: &crate::model::RefreshToken,
+                event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Rotated, StoreError> {
                 use crate::model::Rotated;
                 let mut tx = self.writes.begin().await?;
@@ -1001,6 +1006,9 @@ macro_rules! implement_store {
                         .bind(&refresh.client_id)
                         .execute(&mut *tx)
                         .await?;
+                    if let Some(e) = event {
+                        Self::insert_audit(&mut *tx, e).await?;
+                    }
                     tx.commit().await?;
                     return Ok(Rotated::Now);
                 }

@@ -384,7 +384,12 @@ async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 store
-                    .redeem_authorization_code(c.id, 1_010, &issue(100 + i * 3, "c1", "u-alice"))
+                    .redeem_authorization_code(
+                        c.id,
+                        1_010,
+                        &issue(100 + i * 3, "c1", "u-alice"),
+                        None,
+                    )
                     .await
             })
         })
@@ -452,7 +457,10 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
                 barrier.wait().await;
                 let a = access(500 + i * 2, Some(rid(10)), "c1", Some("u-alice"));
                 let r = refresh(501 + i * 2, rid(10), "c1", "u-alice");
-                (i, store.rotate_refresh_token(old, 1_500, &a, &r).await)
+                (
+                    i,
+                    store.rotate_refresh_token(old, 1_500, &a, &r, None).await,
+                )
             })
         })
         .collect();
@@ -481,6 +489,7 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
             1_600,
             &access(900, None, "c1", None),
             &refresh(901, rid(10), "c1", "u-alice"),
+            None,
         )
         .await
         .unwrap();
@@ -851,7 +860,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     store.insert_authorization_code(&code_a).await.unwrap();
     assert_eq!(
         store
-            .redeem_authorization_code(code_a.id, 1_010, &a)
+            .redeem_authorization_code(code_a.id, 1_010, &a, None)
             .await
             .unwrap(),
         Redeemed::Issued
@@ -861,7 +870,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     let a_access = access(103, Some(rid(100)), "c1", Some("u-alice"));
     assert_eq!(
         store
-            .rotate_refresh_token(rid(102), 2_000, &a_access, &a_next)
+            .rotate_refresh_token(rid(102), 2_000, &a_access, &a_next, None)
             .await
             .unwrap(),
         Rotated::Now
@@ -875,7 +884,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     let code_b = code(2, "c1", "u-alice");
     store.insert_authorization_code(&code_b).await.unwrap();
     store
-        .redeem_authorization_code(code_b.id, 1_010, &b)
+        .redeem_authorization_code(code_b.id, 1_010, &b, None)
         .await
         .unwrap();
     let mut b_next = refresh(204, rid(200), "c1", "u-alice");
@@ -886,6 +895,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
             2_000,
             &access(203, Some(rid(200)), "c1", Some("u-alice")),
             &b_next,
+            None,
         )
         .await
         .unwrap();
