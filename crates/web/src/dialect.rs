@@ -516,11 +516,10 @@ impl Dialect {
         }
     }
 
-    pub fn is_native(&self) -> bool {
-        self.mounts.is_empty()
-            && self.grant_aliases.is_empty()
-            && self.separator == ' '
-            && !self.labels
+    /// Whether requests need rewriting into native terms (grant-type
+    /// aliases, scope syntax); when not, they pass through untouched.
+    pub fn rewrites_requests(&self) -> bool {
+        !self.grant_aliases.is_empty() || self.separator != ' ' || self.labels
     }
 
     /// The parameters of a back-channel body in an accepted encoding.
@@ -552,7 +551,7 @@ impl Dialect {
     /// A token request in native terms: grant-type aliases resolved, and
     /// the scope written with spaces and names.
     pub fn token_params(&self, params: Params, registry: &[Scope]) -> Result<Params, OAuthError> {
-        if self.is_native() {
+        if !self.rewrites_requests() {
             return Ok(params);
         }
         let mut pairs = params.into_pairs();
@@ -571,7 +570,7 @@ impl Dialect {
 
     /// An authorization request's query in native terms (its scope).
     pub fn authorize_query(&self, query: &str, registry: &[Scope]) -> String {
-        if self.is_native() {
+        if !self.rewrites_requests() {
             return query.to_owned();
         }
         let Ok(params) = Params::from_urlencoded(query.as_bytes()) else {

@@ -300,7 +300,7 @@ pub(crate) async fn authorize(
     headers: HeaderMap,
 ) -> Response {
     let written = query.unwrap_or_default();
-    let query = if dialect.is_native() {
+    let query = if !dialect.rewrites_requests() {
         written.clone()
     } else {
         match state.service.list_scopes().await {

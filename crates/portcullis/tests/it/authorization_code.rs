@@ -10,8 +10,8 @@ use oauth2::{
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, Server, TestDatabase, both_backends, confidential_client, database, post_form,
-    run_json,
+    Backend, Server, TestDatabase, both_backends, confidential_client, database, location,
+    post_form, query_param, run_json,
 };
 
 struct Fixture {
@@ -101,23 +101,6 @@ fn field(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {html}"))
         + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no Location ({})", r.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// Signs alice in with the login form.

@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, Server, TestDatabase, both_backends, database, form_field, http, pairing_code_in, run,
-    signed_in_browser,
+    Backend, Server, TestDatabase, both_backends, database, form_field, http, location,
+    pairing_code_in, query_param, run, signed_in_browser,
 };
 
 fn profile(name: &str) -> String {
@@ -140,18 +140,6 @@ async fn decide(
         .unwrap();
     assert_eq!(response.status(), 303, "the decision redirects");
     location(&response)
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 async fn json_of(response: reqwest::Response) -> Value {

@@ -368,3 +368,22 @@ pub async fn client_token(server: &Server, id: &str, secret: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// The `Location` of a redirect.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location ({})", r.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
