@@ -6,7 +6,9 @@ use protocol::client_auth::{self, Presented};
 use protocol::pkce::CodeChallenge;
 use protocol::token::{self, Kind, RowId, Verifier};
 use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
-use store::{AccessToken, Client, Grant, Issue, Redeemed, RefreshToken, Rotated, User};
+use store::{
+    AccessToken, Client, Grant, Issue, Redeemed, RefreshInGrant, RefreshToken, Rotated, User,
+};
 
 use crate::claims::{self, Claims};
 use crate::{Origin, Service, ServiceError, secrets};
@@ -479,11 +481,17 @@ impl Service {
     ) -> Result<TokenResponse, OAuthError> {
         let presented = params.require("refresh_token")?;
         let now = self.now();
-        let old = match token::row_id(Kind::RefreshToken, presented) {
-            Some(id) => db(self.store.refresh_token(id).await)?,
+        // The token, its grant and its user's standing come in one read.
+        let found = match token::row_id(Kind::RefreshToken, presented) {
+            Some(id) => db(self.store.refresh_token_in_grant(id).await)?,
             None => None,
         };
-        let Some(old) = old.filter(|t| t.verifier.verify(presented)) else {
+        let Some(RefreshInGrant {
+            token: old,
+            grant,
+            user_disabled,
+        }) = found.filter(|f| f.token.verifier.verify(presented))
+        else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
         if old.client_id != client.id {
@@ -506,14 +514,10 @@ impl Service {
         if old.expires_at <= now {
             return Err(invalid_grant("the refresh token has expired"));
         }
-        let Some(grant) =
-            db(self.store.grant(old.grant_id).await)?.filter(|g| g.revoked_at.is_none())
-        else {
+        if grant.revoked_at.is_some() {
             return Err(invalid_grant("the grant has been revoked"));
-        };
-        if let Some(user_id) = &old.user_id
-            && self.user(user_id).await?.is_none_or(|u| u.disabled)
-        {
+        }
+        if user_disabled {
             return Err(invalid_grant("the user's account is disabled"));
         }
         let (access_token, access, refresh_token, refresh) =

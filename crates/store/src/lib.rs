@@ -135,6 +135,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(RowId, UnixTime)>, StoreError>;
 
     async fn refresh_token(&self, id: RowId) -> Result<Option<RefreshToken>, StoreError>;
+    /// A refresh token with its grant and its user's standing, in one read.
+    async fn refresh_token_in_grant(&self, id: RowId)
+    -> Result<Option<RefreshInGrant>, StoreError>;
     /// Spends a live refresh token and stores its successors, in one
     /// transaction: of any number of concurrent calls for one token,
     /// exactly one gets [`Rotated::Now`].

@@ -154,6 +154,15 @@ pub struct Issue {
     pub refresh: Option<RefreshToken>,
 }
 
+/// A refresh token with what rotating it depends on, read together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshInGrant {
+    pub token: RefreshToken,
+    pub grant: Grant,
+    /// Whether the token's user (if it has one) is disabled.
+    pub user_disabled: bool,
+}
+
 /// The outcome of redeeming an authorization code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Redeemed {

@@ -211,6 +211,26 @@ macro_rules! implement_store {
                 })
             }
 
+            /// A row of `refresh_tokens` joined with its grant's columns
+            /// (prefixed `grant_`) and `user_disabled`.
+            pub(super) fn refresh_in_grant(r: &DbRow) -> Result<crate::model::RefreshInGrant, StoreError> {
+                let token = refresh(r)?;
+                Ok(crate::model::RefreshInGrant {
+                    grant: Grant {
+                        id: token.grant_id,
+                        client_id: r.try_get("grant_client_id")?,
+                        user_id: r.try_get("grant_user_id")?,
+                        scopes: scopes(r.try_get("grant_scopes")?)?,
+                        claims: r.try_get("grant_claims")?,
+                        created_at: r.try_get("grant_created_at")?,
+                        expires_at: r.try_get("grant_expires_at")?,
+                        revoked_at: r.try_get("grant_revoked_at")?,
+                    },
+                    user_disabled: r.try_get("user_disabled")?,
+                    token,
+                })
+            }
+
             pub(super) fn access(r: &DbRow) -> Result<AccessToken, StoreError> {
                 Ok(AccessToken {
                     id: row_id(r.try_get("id")?)?,
@@ -359,15 +379,20 @@ macro_rules! implement_store {
                 tokio::spawn(async move {
                     let mut batch = Vec::with_capacity(crate::batch::MAX_BATCH);
                     while crate::batch::next_batch(&mut rx, &mut batch).await {
-                        if Self::write_batch(&pool, &batch).await.is_ok() {
-                            for job in batch.drain(..) {
-                                let _ = job.reply.send(Ok(()));
+                        match Self::write_batch(&pool, &batch).await {
+                            Ok(outcomes) => {
+                                for (job, outcome) in batch.drain(..).zip(outcomes) {
+                                    let _ = job.reply.send(Ok(outcome));
+                                }
                             }
-                        } else {
-                            // Find the bad write: each job on its own.
-                            for job in batch.drain(..) {
-                                let result = Self::write_batch(&pool, std::slice::from_ref(&job)).await;
-                                let _ = job.reply.send(result);
+                            Err(_) => {
+                                // Find the bad write: each job on its own.
+                                for job in batch.drain(..) {
+                                    let result = Self::write_batch(&pool, std::slice::from_ref(&job))
+                                        .await
+                                        .map(|outcomes| outcomes[0]);
+                                    let _ = job.reply.send(result);
+                                }
                             }
                         }
                     }
@@ -375,110 +400,185 @@ macro_rules! implement_store {
                 tx
             }
 
-            async fn write_batch(pool: &sqlx::Pool<$db>, jobs: &[crate::batch::Job]) -> Result<(), StoreError> {
+            /// Commits a batch in one transaction, a statement per kind of
+            /// row (see `batch.rs`); returns each job's outcome.
+            async fn write_batch(
+                pool: &sqlx::Pool<$db>,
+                jobs: &[crate::batch::Job],
+            ) -> Result<Vec<crate::batch::Written>, StoreError> {
                 let mut tx = pool.begin().await?;
-                for job in jobs {
-                    if let Some(token) = &job.token {
-                        Self::insert_access(&mut *tx, token).await?;
-                    }
-                    if let Some(event) = &job.event {
-                        Self::insert_audit(&mut *tx, event).await?;
-                    }
+                let (refresh, codes) = crate::batch::spends(jobs);
+                let mut spent = std::collections::HashSet::new();
+                if !refresh.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE refresh_tokens SET rotated_at = v.column2, successor_id = v.column3, \
+                         successor_access_id = v.column4 FROM (",
+                    );
+                    q.push_values(&refresh, |mut b, (old, now, successor, access)| {
+                        b.push_bind(old.as_bytes())
+                            .push_bind(*now)
+                            .push_bind(successor.as_bytes())
+                            .push_bind(access.as_bytes());
+                    });
+                    q.push(
+                        ") AS v WHERE refresh_tokens.id = v.column1 AND refresh_tokens.rotated_at IS NULL \
+                         AND refresh_tokens.revoked_at IS NULL RETURNING refresh_tokens.id",
+                    );
+                    Self::collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
+                }
+                if !codes.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE authorization_codes SET consumed_at = v.column2, grant_id = v.column3 FROM (",
+                    );
+                    q.push_values(&codes, |mut b, (code, now, grant)| {
+                        b.push_bind(code.as_bytes())
+                            .push_bind(*now)
+                            .push_bind(grant.as_bytes());
+                    });
+                    q.push(
+                        ") AS v WHERE authorization_codes.id = v.column1 \
+                         AND authorization_codes.consumed_at IS NULL RETURNING authorization_codes.id",
+                    );
+                    Self::collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
+                }
+                let rows = crate::batch::rows(jobs, &spent);
+                Self::insert_grants(&mut *tx, &rows.grants).await?;
+                Self::insert_access(&mut *tx, &rows.access).await?;
+                Self::insert_refresh(&mut *tx, &rows.refresh).await?;
+                Self::insert_audit(&mut *tx, &rows.events).await?;
+                if !rows.used.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE consents SET last_used_at = v.column3 FROM (");
+                    q.push_values(&rows.used, |mut b, (user, client, at)| {
+                        b.push_bind(*user).push_bind(*client).push_bind(*at);
+                    });
+                    q.push(") AS v WHERE consents.user_id = v.column1 AND consents.client_id = v.column2");
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+                Ok(rows.outcomes)
+            }
+
+            fn collect_ids(
+                rows: Vec<<$db as sqlx::Database>::Row>,
+                into: &mut std::collections::HashSet<protocol::token::RowId>,
+            ) -> Result<(), StoreError> {
+                use sqlx::Row as _;
+                for row in rows {
+                    into.insert(crate::sql::row_id(&row.try_get::<Vec<u8>, _>(0)?)?);
+                }
                 Ok(())
             }
 
             async fn insert_audit(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                e: &crate::model::AuditEvent,
+                events: &[&crate::model::AuditEvent],
             ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(e.at)
-                .bind(&e.kind)
-                .bind(&e.user_id)
-                .bind(&e.client_id)
-                .bind(&e.ip)
-                .bind(&e.detail)
-                .execute(&mut *conn)
-                .await?;
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) ",
+                );
+                q.push_values(events, |mut b, e| {
+                    b.push_bind(e.at)
+                        .push_bind(&e.kind)
+                        .push_bind(&e.user_id)
+                        .push_bind(&e.client_id)
+                        .push_bind(&e.ip)
+                        .push_bind(&e.detail);
+                });
+                q.build().execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            async fn insert_grants(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                grants: &[&crate::model::Grant],
+            ) -> Result<(), StoreError> {
+                if grants.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at) ",
+                );
+                q.push_values(grants, |mut b, g| {
+                    b.push_bind(g.id.as_bytes())
+                        .push_bind(&g.client_id)
+                        .push_bind(&g.user_id)
+                        .push_bind(g.scopes.to_string())
+                        .push_bind(&g.claims)
+                        .push_bind(g.created_at)
+                        .push_bind(g.expires_at)
+                        .push_bind(g.revoked_at);
+                });
+                q.build().execute(&mut *conn).await?;
                 Ok(())
             }
 
             async fn insert_access(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                t: &crate::model::AccessToken,
+                tokens: &[&crate::model::AccessToken],
             ) -> Result<(), StoreError> {
-                sqlx::query(
+                if tokens.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO access_tokens (id, verifier, grant_id, client_id, user_id, scopes, claims, \
-                     created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(t.id.as_bytes())
-                .bind(t.verifier.as_bytes())
-                .bind(t.grant_id.as_ref().map(|g| g.as_bytes()))
-                .bind(&t.client_id)
-                .bind(&t.user_id)
-                .bind(t.scopes.to_string())
-                .bind(&t.claims)
-                .bind(t.created_at)
-                .bind(t.expires_at)
-                .bind(t.revoked_at)
-                .execute(&mut *conn)
-                .await?;
+                     created_at, expires_at, revoked_at) ",
+                );
+                q.push_values(tokens, |mut b, t| {
+                    b.push_bind(t.id.as_bytes())
+                        .push_bind(t.verifier.as_bytes())
+                        .push_bind(t.grant_id.as_ref().map(|g| g.as_bytes()))
+                        .push_bind(&t.client_id)
+                        .push_bind(&t.user_id)
+                        .push_bind(t.scopes.to_string())
+                        .push_bind(&t.claims)
+                        .push_bind(t.created_at)
+                        .push_bind(t.expires_at)
+                        .push_bind(t.revoked_at);
+                });
+                q.build().execute(&mut *conn).await?;
                 Ok(())
             }
 
             async fn insert_refresh(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                t: &crate::model::RefreshToken,
+                tokens: &[&crate::model::RefreshToken],
             ) -> Result<(), StoreError> {
-                sqlx::query(
+                if tokens.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO refresh_tokens (id, verifier, grant_id, client_id, user_id, scopes, created_at, \
-                     expires_at, rotated_at, successor_id, successor_access_id, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(t.id.as_bytes())
-                .bind(t.verifier.as_bytes())
-                .bind(t.grant_id.as_bytes())
-                .bind(&t.client_id)
-                .bind(&t.user_id)
-                .bind(t.scopes.to_string())
-                .bind(t.created_at)
-                .bind(t.expires_at)
-                .bind(t.rotated_at)
-                .bind(t.successor_id.as_ref().map(|g| g.as_bytes()))
-                .bind(t.successor_access_id.as_ref().map(|g| g.as_bytes()))
-                .bind(t.revoked_at)
-                .execute(&mut *conn)
-                .await?;
+                     expires_at, rotated_at, successor_id, successor_access_id, revoked_at) ",
+                );
+                q.push_values(tokens, |mut b, t| {
+                    b.push_bind(t.id.as_bytes())
+                        .push_bind(t.verifier.as_bytes())
+                        .push_bind(t.grant_id.as_bytes())
+                        .push_bind(&t.client_id)
+                        .push_bind(&t.user_id)
+                        .push_bind(t.scopes.to_string())
+                        .push_bind(t.created_at)
+                        .push_bind(t.expires_at)
+                        .push_bind(t.rotated_at)
+                        .push_bind(t.successor_id.as_ref().map(|g| g.as_bytes()))
+                        .push_bind(t.successor_access_id.as_ref().map(|g| g.as_bytes()))
+                        .push_bind(t.revoked_at);
+                });
+                q.build().execute(&mut *conn).await?;
                 Ok(())
             }
 
+            /// A grant with its first tokens.
             async fn insert_issue_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 issue: &crate::model::Issue,
             ) -> Result<(), StoreError> {
-                let g = &issue.grant;
-                sqlx::query(
-                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(g.id.as_bytes())
-                .bind(&g.client_id)
-                .bind(&g.user_id)
-                .bind(g.scopes.to_string())
-                .bind(&g.claims)
-                .bind(g.created_at)
-                .bind(g.expires_at)
-                .bind(g.revoked_at)
-                .execute(&mut *conn)
-                .await?;
-                Self::insert_access(&mut *conn, &issue.access).await?;
-                if let Some(refresh) = &issue.refresh {
-                    Self::insert_refresh(&mut *conn, refresh).await?;
-                }
+                Self::insert_grants(&mut *conn, &[&issue.grant]).await?;
+                Self::insert_access(&mut *conn, &[&issue.access]).await?;
+                Self::insert_refresh(&mut *conn, &issue.refresh.iter().collect::<Vec<_>>()).await?;
                 Ok(())
             }
 
@@ -830,28 +930,15 @@ macro_rules! implement_store {
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
                 use sqlx::Row as _;
-                let mut tx = self.writes.begin().await?;
-                let spent = sqlx::query(
-                    "UPDATE authorization_codes SET consumed_at = $1, grant_id = $2 WHERE id = $3 AND consumed_at IS NULL",
-                )
-                .bind(now)
-                .bind(issue.grant.id.as_bytes())
-                .bind(code_id.as_bytes())
-                .execute(&mut *tx)
-                .await?;
-                if spent.rows_affected() == 1 {
-                    Self::insert_issue_in(&mut *tx, issue).await?;
-                    if let Some(e) = event {
-                        Self::insert_audit(&mut *tx, e).await?;
-                    }
-                    tx.commit().await?;
+                let write = crate::batch::Write::Redeem { code: code_id, now, issue: issue.clone(), event: event.cloned() };
+                if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Redeemed::Issued);
                 }
+                // Committed before the answer came: what spent it is visible.
                 let seen = sqlx::query("SELECT grant_id FROM authorization_codes WHERE id = $1")
                     .bind(code_id.as_bytes())
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&self.pool)
                     .await?;
-                tx.rollback().await?;
                 Ok(match seen {
                     Some(row) => Redeemed::Replayed { grant_id: crate::sql::opt_row_id(row.try_get("grant_id")?)? },
                     None => Redeemed::Missing,
@@ -897,7 +984,9 @@ macro_rules! implement_store {
                 t: &crate::model::AccessToken,
                 event: Option<&crate::model::AuditEvent>,
             ) -> Result<(), StoreError> {
-                crate::batch::submit(&self.writer, Some(t.clone()), event.cloned()).await
+                crate::batch::submit(&self.writer, crate::batch::Write::Insert { token: Some(t.clone()), event: event.cloned() })
+                    .await
+                    .map(drop)
             }
 
             async fn access_token(
@@ -963,6 +1052,28 @@ macro_rules! implement_store {
                     .collect()
             }
 
+            async fn refresh_token_in_grant(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::RefreshInGrant>, StoreError> {
+                sqlx::query(
+                    "SELECT r.id, r.verifier, r.grant_id, r.client_id, r.user_id, r.scopes, r.created_at, \
+                     r.expires_at, r.rotated_at, r.successor_id, r.successor_access_id, r.revoked_at, \
+                     g.client_id AS grant_client_id, g.user_id AS grant_user_id, g.scopes AS grant_scopes, \
+                     g.claims AS grant_claims, g.created_at AS grant_created_at, \
+                     g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, \
+                     COALESCE(u.disabled, FALSE) AS user_disabled \
+                     FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
+                     LEFT JOIN users u ON u.id = r.user_id WHERE r.id = $1",
+                )
+                .bind(id.as_bytes())
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(mapping::refresh_in_grant)
+                .transpose()
+            }
+
             async fn refresh_token(
                 &self,
                 id: protocol::token::RowId,
@@ -985,40 +1096,19 @@ macro_rules! implement_store {
                 event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Rotated, StoreError> {
                 use crate::model::Rotated;
-                let mut tx = self.writes.begin().await?;
-                let spent = sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $1, successor_id = $2, successor_access_id = $3 \
-                     WHERE id = $4 AND rotated_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(refresh.id.as_bytes())
-                .bind(access.id.as_bytes())
-                .bind(old.as_bytes())
-                .execute(&mut *tx)
-                .await?;
-                if spent.rows_affected() == 1 {
-                    Self::insert_access(&mut *tx, access).await?;
-                    Self::insert_refresh(&mut *tx, refresh).await?;
-                    // A refresh is the app using its access: Connections shows it.
-                    sqlx::query("UPDATE consents SET last_used_at = $1 WHERE user_id = $2 AND client_id = $3")
-                        .bind(now)
-                        .bind(&refresh.user_id)
-                        .bind(&refresh.client_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if let Some(e) = event {
-                        Self::insert_audit(&mut *tx, e).await?;
-                    }
-                    tx.commit().await?;
+                let write = crate::batch::Write::Rotate {
+                    old,
+                    now,
+                    access: access.clone(),
+                    refresh: refresh.clone(),
+                    event: event.cloned(),
+                };
+                if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Rotated::Now);
                 }
-                let seen = sqlx::query(concat!("SELECT ", crate::sql::refresh_columns!(), " FROM refresh_tokens WHERE id = $1"))
-                    .bind(old.as_bytes())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                tx.rollback().await?;
-                Ok(match seen {
-                    Some(row) => Rotated::Already(Box::new(mapping::refresh(&row)?)),
+                // Committed before the answer came: how it was spent is visible.
+                Ok(match self.refresh_token(old).await? {
+                    Some(spent) => Rotated::Already(Box::new(spent)),
                     None => Rotated::Missing,
                 })
             }
@@ -1347,7 +1437,9 @@ macro_rules! implement_store {
             }
 
             async fn insert_audit_event(&self, e: &crate::model::AuditEvent) -> Result<(), StoreError> {
-                crate::batch::submit(&self.writer, None, Some(e.clone())).await
+                crate::batch::submit(&self.writer, crate::batch::Write::Insert { token: None, event: Some(e.clone()) })
+                    .await
+                    .map(drop)
             }
 
             async fn recent_audit_events(&self, limit: i64) -> Result<Vec<crate::model::AuditEvent>, StoreError> {

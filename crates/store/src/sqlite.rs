@@ -28,6 +28,9 @@ impl SqliteStore {
             // FULL: a transaction that committed survives power loss, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // A multi-row statement inside a transaction keeps a statement
+            // journal (to undo just itself); in memory, not in a temp file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         if let Some(dir) = options
             .get_filename()

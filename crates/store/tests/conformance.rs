@@ -373,6 +373,18 @@ async fn with_alice_and_client(store: &Arc<dyn Store>) {
     store.insert_client(&client("c1", None)).await.unwrap();
 }
 
+/// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last used at `last_used_at`.
+fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
+    Consent {
+        user_id: user_id.to_owned(),
+        client_id: "c1".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        updated_at: 1_000,
+        last_used_at,
+    }
+}
+
 async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     let c = code(4, "c1", "u-alice");
@@ -449,6 +461,30 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
     let first = issue(10, "c1", "u-alice");
     store.insert_issue(&first).await.unwrap();
     let old = first.refresh.as_ref().unwrap().id;
+    // What a rotation checks comes in one read.
+    let found = store.refresh_token_in_grant(old).await.unwrap().unwrap();
+    assert_eq!(Some(&found.token), first.refresh.as_ref());
+    assert_eq!(found.grant, first.grant);
+    assert!(!found.user_disabled);
+    assert!(store.set_user_disabled("alice", true, 1_400).await.unwrap());
+    assert!(
+        store
+            .refresh_token_in_grant(old)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_disabled
+    );
+    assert!(
+        store
+            .set_user_disabled("alice", false, 1_401)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.refresh_token_in_grant(rid(9_998)).await.unwrap(),
+        None
+    );
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let attempts: Vec<_> = (0..50u64)
         .map(|i| {
@@ -496,6 +532,105 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
     assert_eq!(missing, Rotated::Missing);
 }
 
+/// Rotations, redemptions and plain inserts that arrive together share a
+/// batch; each still gets its own outcome, and one bad write fails alone.
+async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    // 30 live refresh tokens (one grant each) and 30 unused codes.
+    for n in 0..30u64 {
+        store
+            .insert_issue(&issue(10_000 + n * 3, "c1", "u-alice"))
+            .await
+            .unwrap();
+        store
+            .insert_authorization_code(&code(100 + n as u8, "c1", "u-alice"))
+            .await
+            .unwrap();
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(91));
+    let mut rotations = Vec::new();
+    let mut redemptions = Vec::new();
+    let mut inserts = Vec::new();
+    for n in 0..30u64 {
+        let (s, b) = (store.clone(), barrier.clone());
+        rotations.push(tokio::spawn(async move {
+            let grant = rid(10_000 + n * 3);
+            let old = rid(10_000 + n * 3 + 2);
+            // Token 7's successor names a client that does not exist.
+            let client = if n == 7 { "no-such-client" } else { "c1" };
+            let a = access(20_000 + n * 2, Some(grant), client, Some("u-alice"));
+            let r = refresh(20_001 + n * 2, grant, client, "u-alice");
+            b.wait().await;
+            s.rotate_refresh_token(old, 1_700, &a, &r, None).await
+        }));
+        let (s, b) = (store.clone(), barrier.clone());
+        redemptions.push(tokio::spawn(async move {
+            let c = code(100 + n as u8, "c1", "u-alice");
+            b.wait().await;
+            s.redeem_authorization_code(c.id, 1_010, &issue(30_000 + n * 3, "c1", "u-alice"), None)
+                .await
+        }));
+        let (s, b) = (store.clone(), barrier.clone());
+        inserts.push(tokio::spawn(async move {
+            b.wait().await;
+            s.insert_access_token(&access(40_000 + n, None, "c1", None), None)
+                .await
+        }));
+    }
+    barrier.wait().await;
+    for (n, r) in rotations.into_iter().enumerate() {
+        let n = n as u64;
+        let result = r.await.unwrap();
+        let old = store
+            .refresh_token(rid(10_000 + n * 3 + 2))
+            .await
+            .unwrap()
+            .unwrap();
+        let successor = store.refresh_token(rid(20_001 + n * 2)).await.unwrap();
+        if n == 7 {
+            assert!(
+                matches!(result, Err(StoreError::MissingReference)),
+                "{result:?}"
+            );
+            assert_eq!(old.rotated_at, None, "the failed rotation spent nothing");
+            assert_eq!(successor, None);
+        } else {
+            assert_eq!(result.unwrap(), Rotated::Now);
+            assert_eq!(old.successor_id, Some(rid(20_001 + n * 2)));
+            assert_eq!(old.successor_access_id, Some(rid(20_000 + n * 2)));
+            assert!(successor.is_some());
+            assert!(
+                store
+                    .access_token(rid(20_000 + n * 2))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+    }
+    for (n, r) in redemptions.into_iter().enumerate() {
+        assert_eq!(r.await.unwrap().unwrap(), Redeemed::Issued);
+        let grant = rid(30_000 + n as u64 * 3);
+        assert!(store.grant(grant).await.unwrap().is_some());
+        let c = store
+            .authorization_code(code(100 + n as u8, "c1", "u-alice").id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.consumed_at, c.grant_id), (Some(1_010), Some(grant)));
+    }
+    for i in inserts {
+        i.await.unwrap().unwrap();
+    }
+    // A rotation is the app using its access.
+    let consent = store.consent("u-alice", "c1").await.unwrap().unwrap();
+    assert_eq!(consent.last_used_at, 1_700);
+}
+
 async fn access_tokens(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     let t = access(20, None, "c1", None);
@@ -529,14 +664,7 @@ async fn sessions_and_consents(store: Arc<dyn Store>) {
     assert_eq!(store.session(s.id).await.unwrap(), None);
 
     assert_eq!(store.consent("u-alice", "c1").await.unwrap(), None);
-    let mut c = Consent {
-        user_id: "u-alice".to_owned(),
-        client_id: "c1".to_owned(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: 1_000,
-        updated_at: 1_000,
-        last_used_at: 1_000,
-    };
+    let mut c = consent_to_read("u-alice", 1_000);
     store.put_consent(&c).await.unwrap();
     c.scopes = ScopeSet::parse("read write").unwrap();
     c.updated_at = 2_000;
@@ -678,15 +806,11 @@ async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store
     store.insert_issue(&mine).await.unwrap();
     store.insert_issue(&bobs).await.unwrap();
     for u in ["u-alice", "u-bob"] {
-        let consent = Consent {
-            user_id: u.to_owned(),
-            client_id: "c1".to_owned(),
-            scopes: ScopeSet::parse("read").unwrap(),
-            created_at: 1_000,
-            updated_at: 1_000,
-            last_used_at: if u == "u-bob" { 1_500 } else { 1_200 },
-        };
-        store.put_consent(&consent).await.unwrap();
+        let last_used_at = if u == "u-bob" { 1_500 } else { 1_200 };
+        store
+            .put_consent(&consent_to_read(u, last_used_at))
+            .await
+            .unwrap();
     }
     assert_eq!(store.list_consents("u-alice").await.unwrap().len(), 1);
     assert_eq!(store.client_usage("nobody").await.unwrap(), vec![]);
@@ -752,15 +876,7 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
         .await
         .unwrap();
     for (u, at) in [("u-alice", 1_100), ("u-bob", 1_300)] {
-        let consent = Consent {
-            user_id: u.to_owned(),
-            client_id: "c1".to_owned(),
-            scopes: ScopeSet::parse("read").unwrap(),
-            created_at: 1_000,
-            updated_at: 1_000,
-            last_used_at: at,
-        };
-        store.put_consent(&consent).await.unwrap();
+        store.put_consent(&consent_to_read(u, at)).await.unwrap();
     }
     assert_eq!(
         store.client_usage("u-alice").await.unwrap(),
@@ -1095,6 +1211,7 @@ conformance!(
     audit_events,
     concurrent_code_redemption_issues_once,
     concurrent_refresh_rotation_rotates_once,
+    a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome,
     access_tokens,
     sessions_and_consents,
     server_secrets_are_generated_once,
