@@ -173,33 +173,3 @@ mod tests {
         assert!(!v.verify(""));
     }
 }
-
-/// Derives a successor credential from the one a client presented, so a
-/// retried rotation can answer with the same pair without the server
-/// storing either: `HMAC-SHA256(key, kind prefix ‖ presented)`.
-pub fn derive(kind: Kind, id: RowId, key: &[u8], presented: &str) -> String {
-    use hmac::{KeyInit, Mac};
-    let mut mac =
-        hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(kind.prefix().as_bytes());
-    mac.update(presented.as_bytes());
-    let secret: [u8; SECRET_LEN] = mac.finalize().into_bytes().into();
-    encode(kind, id, &secret)
-}
-
-#[cfg(test)]
-mod derive_tests {
-    use super::*;
-
-    #[test]
-    fn derivation_is_deterministic_and_keyed() {
-        let id = RowId::new(5, [1; 10]);
-        let a = derive(Kind::RefreshToken, id, b"key", "pc_rt_old");
-        assert_eq!(a, derive(Kind::RefreshToken, id, b"key", "pc_rt_old"));
-        assert_ne!(a, derive(Kind::RefreshToken, id, b"other key", "pc_rt_old"));
-        assert_ne!(a, derive(Kind::RefreshToken, id, b"key", "pc_rt_older"));
-        assert_eq!(row_id(Kind::RefreshToken, &a), Some(id));
-        let access = derive(Kind::AccessToken, id, b"key", "pc_rt_old");
-        assert_ne!(access[6..], a[6..], "each kind gets its own secret");
-    }
-}

@@ -275,7 +275,7 @@ impl Service {
                     .clone()
                     .ok_or_else(|| ServiceError::Internal("approved without a user".into()))?;
                 let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
-                let (issue, response) = self.new_issue(
+                let (grant, response) = self.new_issue(
                     client,
                     GrantType::DeviceCode,
                     &user_id,
@@ -285,7 +285,7 @@ impl Service {
                 )?;
                 if !self
                     .store
-                    .redeem_device_code(code.id, &issue)
+                    .redeem_device_code(code.id, &grant)
                     .await
                     .map_err(ServiceError::from)?
                 {
@@ -394,7 +394,7 @@ impl Service {
         };
         let scopes: ScopeSet = code.scopes.intersection(&client.scopes);
         let bound = claims::bind(&self.scopes().await?, &scopes, params)?;
-        let (issue, response) = self.new_issue(
+        let (grant, response) = self.new_issue(
             client,
             GrantType::PairingCode,
             &code.user_id,
@@ -404,7 +404,7 @@ impl Service {
         )?;
         match self
             .store
-            .redeem_pairing_code(code.id, now, &issue)
+            .redeem_pairing_code(code.id, now, &grant)
             .await
             .map_err(ServiceError::from)?
         {

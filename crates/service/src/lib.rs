@@ -65,13 +65,13 @@ pub struct Service {
 /// Keys the server generates once and keeps in the store, so every node
 /// of a deployment shares them.
 struct Keys {
-    /// Derives a rotated refresh token's successors from the token presented.
+    /// Derives the ids and nonces of a rotation's tokens from the refresh token presented.
     successor: Vec<u8>,
     /// Seals the pending authorization request carried by the consent form.
     interaction: Vec<u8>,
     /// Keys the lookup hashes of user codes and pairing codes.
     user_codes: Vec<u8>,
-    /// Seals client_credentials access tokens.
+    /// Seals access and refresh tokens.
     access: Vec<u8>,
 }
 

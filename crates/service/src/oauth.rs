@@ -4,11 +4,10 @@
 
 use protocol::client_auth::{self, Presented};
 use protocol::pkce::CodeChallenge;
+use protocol::sealed::{GrantRef, Sealed};
 use protocol::token::{self, Kind, RowId, Verifier};
 use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
-use store::{
-    AccessToken, Client, Grant, Issue, Redeemed, RefreshInGrant, RefreshToken, Rotated, User,
-};
+use store::{AccessToken, Client, Grant, Redeemed, StandingGrant, User};
 
 use crate::claims::{self, Claims};
 use crate::{Origin, Service, ServiceError, secrets};
@@ -53,6 +52,10 @@ pub struct ActiveToken {
     pub exp: i64,
     pub claims: Claims,
 }
+
+/// What a token says, before its user is looked up: kind, client, user,
+/// scope, issued, expires, claims.
+type ActiveFields = (Kind, String, Option<String>, ScopeSet, i64, i64, Claims);
 
 /// Whose identity a bearer token carries, for the userinfo endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,8 +285,9 @@ impl Service {
         })
     }
 
-    /// Starts a grant for a user: the grant, its first access token and,
-    /// when the client may refresh, its first refresh token.
+    /// Starts a grant for a user: the grant to store, and the response
+    /// with its first access token and, when the client may refresh, its
+    /// first refresh token (both sealed: the grant is the only row).
     pub(crate) fn new_issue(
         &self,
         client: &Client,
@@ -292,7 +296,10 @@ impl Service {
         scopes: &ScopeSet,
         claims: Claims,
         now: i64,
-    ) -> Result<(Issue, TokenResponse), ServiceError> {
+    ) -> Result<(Grant, TokenResponse), ServiceError> {
+        let refresh_ttl = client
+            .refresh_token_ttl
+            .unwrap_or(self.policy.refresh_token_ttl);
         let grant = Grant {
             id: secrets::row_id(self.clock.now_millis())?,
             client_id: client.id.clone(),
@@ -300,71 +307,82 @@ impl Service {
             scopes: scopes.clone(),
             claims: claims.to_json(),
             created_at: now,
-            expires_at: now
-                + client
-                    .refresh_token_ttl
-                    .unwrap_or(self.policy.refresh_token_ttl),
+            // Nothing of the grant outlives it: its access tokens are checked
+            // against it, and stop with it at the latest.
+            expires_at: now + refresh_ttl,
             revoked_at: None,
+            generation: 0,
+            rotated_at: None,
         };
-        let (access_token, access) = self.new_access(
-            client,
-            grant_type,
-            Some((user_id, grant.id)),
-            scopes.clone(),
-            &claims,
-            now,
-        )?;
-        let (refresh_token, refresh) = if client.grant_types.contains(&GrantType::RefreshToken) {
-            let id = secrets::row_id(self.clock.now_millis())?;
-            let token = secrets::credential(Kind::RefreshToken, id)?;
-            let record = self.refresh_record(client, &grant, id, &token, scopes.clone(), now);
-            (Some(token), Some(record))
-        } else {
-            (None, None)
-        };
-        let response = TokenResponse {
-            access_token,
-            expires_in: access.expires_at - now,
-            scope: scopes.clone(),
-            refresh_token,
-            claims,
-        };
-        Ok((
-            Issue {
-                grant,
-                access,
-                refresh,
-            },
-            response,
-        ))
+        let response = self.grant_tokens(client, &grant, grant_type, scopes, now, None)?;
+        Ok((grant, response.0))
     }
 
-    fn refresh_record(
+    /// The tokens a grant issues at `issued_at`: an access token for
+    /// `scope` and, when the client may refresh, a refresh token for the
+    /// grant's current generation. `derived_from` is the refresh token a
+    /// rotation spent (the tokens are then the same for the same request).
+    /// Also returns the access token's id.
+    fn grant_tokens(
         &self,
         client: &Client,
         grant: &Grant,
-        id: RowId,
-        token: &str,
-        scopes: ScopeSet,
-        now: i64,
-    ) -> RefreshToken {
-        let idle = client
-            .refresh_token_idle_ttl
-            .unwrap_or(self.policy.refresh_token_idle_ttl);
-        RefreshToken {
-            id,
-            verifier: Verifier::of(token),
-            grant_id: grant.id,
-            client_id: client.id.clone(),
-            user_id: grant.user_id.clone(),
-            scopes,
-            created_at: now,
-            expires_at: (now + idle).min(grant.expires_at),
-            rotated_at: None,
-            successor_id: None,
-            successor_access_id: None,
-            revoked_at: None,
-        }
+        grant_type: GrantType,
+        scope: &ScopeSet,
+        issued_at: i64,
+        derived_from: Option<&str>,
+    ) -> Result<(TokenResponse, RowId), ServiceError> {
+        let grant_ref = Some(GrantRef {
+            id: grant.id,
+            generation: grant.generation,
+        });
+        // Nothing of a grant outlives it.
+        let access_expires_at =
+            (issued_at + self.access_ttl(client, grant_type)).min(grant.expires_at);
+        let (access_id, access_token) = self.seal_grant_token(
+            Kind::AccessToken,
+            Sealed {
+                id: RowId::new(0, [0; 10]),
+                issued_at,
+                expires_at: access_expires_at,
+                client_id: client.id.clone(),
+                scope: scope.to_string(),
+                grant: grant_ref,
+            },
+            derived_from,
+        )?;
+        let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
+            let idle = client
+                .refresh_token_idle_ttl
+                .unwrap_or(self.policy.refresh_token_idle_ttl);
+            // The refresh token keeps the grant's full scope (RFC 6749 section 6).
+            let (_, token) = self.seal_grant_token(
+                Kind::RefreshToken,
+                Sealed {
+                    id: RowId::new(0, [0; 10]),
+                    issued_at,
+                    expires_at: (issued_at + idle).min(grant.expires_at),
+                    client_id: client.id.clone(),
+                    scope: grant.scopes.to_string(),
+                    grant: grant_ref,
+                },
+                derived_from,
+            )?;
+            Some(token)
+        } else {
+            None
+        };
+        let now = self.now();
+        Ok((
+            TokenResponse {
+                access_token,
+                expires_in: access_expires_at - now,
+                scope: scope.clone(),
+                refresh_token,
+                claims: Claims::from_json(&grant.claims),
+            },
+            access_id,
+        ))
     }
 
     /// RFC 6749 section 4.1.3, with PKCE (RFC 7636 section 4.6).
@@ -424,7 +442,7 @@ impl Service {
             (None, None) => {}
         }
         let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
-        let (issue, response) = self.new_issue(
+        let (grant, response) = self.new_issue(
             client,
             GrantType::AuthorizationCode,
             &code.user_id,
@@ -441,7 +459,7 @@ impl Service {
         );
         match db(self
             .store
-            .redeem_authorization_code(code.id, now, &issue, Some(&event))
+            .redeem_authorization_code(code.id, now, &grant, Some(&event))
             .await)?
         {
             Redeemed::Issued => Ok(response),
@@ -472,7 +490,10 @@ impl Service {
         .await;
     }
 
-    /// RFC 6749 section 6, with rotation and reuse detection (RFC 9700 section 4.14.2).
+    /// RFC 6749 section 6, with rotation and reuse detection (RFC 9700
+    /// section 4.14.2). The token names its grant and the grant's
+    /// generation; rotating it is one conditional update of the grant,
+    /// with nothing read first.
     async fn refresh(
         &self,
         client: &Client,
@@ -481,17 +502,7 @@ impl Service {
     ) -> Result<TokenResponse, OAuthError> {
         let presented = params.require("refresh_token")?;
         let now = self.now();
-        // The token, its grant and its user's standing come in one read.
-        let found = match token::row_id(Kind::RefreshToken, presented) {
-            Some(id) => db(self.store.refresh_token_in_grant(id).await)?,
-            None => None,
-        };
-        let Some(RefreshInGrant {
-            token: old,
-            grant,
-            user_disabled,
-        }) = found.filter(|f| f.token.verifier.verify(presented))
-        else {
+        let Some((old, grant_ref)) = self.opened_refresh(presented) else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
         if old.client_id != client.id {
@@ -499,164 +510,102 @@ impl Service {
                 "the refresh token was issued to another client",
             ));
         }
-        let scope = match requested_scope(params, &old.scopes)? {
-            Some(narrower) => narrower,
-            None => old.scopes.clone(),
+        let full = ScopeSet::parse(&old.scope)
+            .map_err(|_| invalid_grant("the refresh token is invalid"))?;
+        let scope = requested_scope(params, &full)?.unwrap_or(full);
+        let rotated = if old.expires_at > now {
+            let event =
+                self.audit_event("token.refreshed", origin, Some(&client.id), String::new());
+            db(self
+                .store
+                .rotate_grant(grant_ref.id, grant_ref.generation, now, Some(&event))
+                .await)?
+        } else {
+            None
         };
-        if old.rotated_at.is_some() && old.revoked_at.is_none() {
-            return self
-                .refresh_retry(client, &old, presented, scope, origin)
-                .await;
-        }
-        if old.revoked_at.is_some() {
-            return Err(invalid_grant("the refresh token has been revoked"));
-        }
-        if old.expires_at <= now {
-            return Err(invalid_grant("the refresh token has expired"));
-        }
-        if grant.revoked_at.is_some() {
-            return Err(invalid_grant("the grant has been revoked"));
-        }
-        if user_disabled {
-            return Err(invalid_grant("the user's account is disabled"));
-        }
-        let (access_token, access, refresh_token, refresh) =
-            self.successors(client, &grant, &old, presented, scope.clone(), now)?;
-        let event = self.audit_event("token.refreshed", origin, Some(&client.id), String::new());
-        match db(self
-            .store
-            .rotate_refresh_token(old.id, now, &access, &refresh, Some(&event))
-            .await)?
-        {
-            Rotated::Now => Ok(TokenResponse {
-                access_token,
-                expires_in: access.expires_at - now,
-                scope,
-                refresh_token: Some(refresh_token),
-                claims: Claims::from_json(&grant.claims),
-            }),
-            Rotated::Already(spent) if spent.revoked_at.is_none() => {
-                self.refresh_retry(client, &spent, presented, scope, origin)
+        match rotated {
+            Some(grant) => Ok(self.rotated_pair(client, &grant, &scope, presented)?.0),
+            None => {
+                self.refresh_refused(client, &old, grant_ref, presented, scope, origin)
                     .await
             }
-            Rotated::Already(_) => Err(invalid_grant("the refresh token has been revoked")),
-            Rotated::Missing => Err(invalid_grant("the refresh token is invalid")),
         }
     }
 
-    /// The successor pair of a refresh token, derived from the token itself
-    /// so a retry can be answered with the same pair.
-    fn successors(
+    /// The pair a rotation issues, the same for the same request: its ids
+    /// and nonces derive from the token presented and its times from the
+    /// rotation's. Also returns the access token's id.
+    fn rotated_pair(
         &self,
         client: &Client,
         grant: &Grant,
-        old: &RefreshToken,
+        scope: &ScopeSet,
         presented: &str,
-        scope: ScopeSet,
-        now: i64,
-    ) -> Result<(String, AccessToken, String, RefreshToken), ServiceError> {
-        let access_id = secrets::row_id(self.clock.now_millis())?;
-        let refresh_id = secrets::row_id(self.clock.now_millis())?;
-        let access_token = token::derive(
-            Kind::AccessToken,
-            access_id,
-            &self.keys.successor,
-            presented,
-        );
-        let refresh_token = token::derive(
-            Kind::RefreshToken,
-            refresh_id,
-            &self.keys.successor,
-            presented,
-        );
-        let access = AccessToken {
-            id: access_id,
-            verifier: Verifier::of(&access_token),
-            grant_id: Some(grant.id),
-            client_id: client.id.clone(),
-            user_id: old.user_id.clone(),
-            scopes: scope,
-            claims: grant.claims.clone(),
-            created_at: now,
-            expires_at: now + self.access_ttl(client, GrantType::RefreshToken),
-            revoked_at: None,
-        };
-        // The refresh token keeps the grant's full scope (RFC 6749 section 6).
-        let refresh = self.refresh_record(
+    ) -> Result<(TokenResponse, RowId), ServiceError> {
+        let issued_at = grant.rotated_at.unwrap_or_else(|| self.now());
+        self.grant_tokens(
             client,
             grant,
-            refresh_id,
-            &refresh_token,
-            old.scopes.clone(),
-            now,
-        );
-        Ok((access_token, access, refresh_token, refresh))
+            GrantType::RefreshToken,
+            scope,
+            issued_at,
+            Some(presented),
+        )
     }
 
-    /// A refresh token that was already rotated. Within the grace window,
-    /// while its successor is unused, the client's retry gets the same new
-    /// pair; otherwise it is reuse, and the whole family is revoked.
-    async fn refresh_retry(
+    /// A refresh token the grant did not rotate for: say why. A token
+    /// already rotated is answered with the same pair again within the
+    /// grace window, while its successor is unused; otherwise it is reuse,
+    /// and the whole grant is revoked.
+    async fn refresh_refused(
         &self,
         client: &Client,
-        spent: &RefreshToken,
+        old: &Sealed,
+        grant_ref: GrantRef,
         presented: &str,
         scope: ScopeSet,
         origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
-        let within_grace = spent
-            .rotated_at
-            .is_some_and(|at| now - at < self.policy.refresh_grace);
-        if within_grace && let Some(pair) = self.same_pair(spent, presented, &scope, now).await? {
-            return Ok(pair);
-        }
-        db(self.store.revoke_grant(spent.grant_id, now).await)?;
-        self.audit(
-            "refresh.reuse_detected",
-            origin,
-            Some(&client.id),
-            "revoked the token family".to_owned(),
-        )
-        .await;
-        Err(invalid_grant("the refresh token has already been used"))
-    }
-
-    /// The pair a rotation issued, re-derived from the token presented,
-    /// while neither has been used or revoked since.
-    async fn same_pair(
-        &self,
-        spent: &RefreshToken,
-        presented: &str,
-        scope: &ScopeSet,
-        now: i64,
-    ) -> Result<Option<TokenResponse>, OAuthError> {
-        let (Some(refresh_id), Some(access_id)) = (spent.successor_id, spent.successor_access_id)
+        let Some(StandingGrant {
+            grant,
+            user_disabled,
+        }) = db(self.store.standing_grant(grant_ref.id).await)?
+            .filter(|g| g.grant.client_id == client.id)
         else {
-            return Ok(None);
+            return Err(invalid_grant("the refresh token is invalid"));
         };
-        let successor = db(self.store.refresh_token(refresh_id).await)?;
-        let access = db(self.store.access_token(access_id).await)?;
-        let (Some(successor), Some(access)) = (successor, access) else {
-            return Ok(None);
-        };
-        let unused = successor.rotated_at.is_none() && successor.revoked_at.is_none();
-        if !unused || access.revoked_at.is_some() || access.scopes != *scope {
-            return Ok(None);
+        if grant.generation > grant_ref.generation && grant.revoked_at.is_none() {
+            let successor_unused = grant.generation == grant_ref.generation + 1;
+            let within_grace = grant
+                .rotated_at
+                .is_some_and(|at| now - at < self.policy.refresh_grace);
+            if successor_unused && within_grace && !user_disabled && grant.expires_at > now {
+                let (pair, access_id) = self.rotated_pair(client, &grant, &scope, presented)?;
+                if !self.is_revoked(access_id) {
+                    return Ok(pair);
+                }
+            }
+            db(self.store.revoke_grant(grant.id, now).await)?;
+            self.audit(
+                "refresh.reuse_detected",
+                origin,
+                Some(&client.id),
+                "revoked the token family".to_owned(),
+            )
+            .await;
+            return Err(invalid_grant("the refresh token has already been used"));
         }
-        let key = &self.keys.successor;
-        Ok(Some(TokenResponse {
-            access_token: token::derive(Kind::AccessToken, access_id, key, presented),
-            expires_in: access.expires_at - now,
-            scope: scope.clone(),
-            refresh_token: Some(token::derive(
-                Kind::RefreshToken,
-                refresh_id,
-                key,
-                presented,
-            )),
-            claims: Claims::from_json(&access.claims),
-        }))
+        if grant.revoked_at.is_some() {
+            return Err(invalid_grant("the refresh token has been revoked"));
+        }
+        if old.expires_at <= now || grant.expires_at <= now {
+            return Err(invalid_grant("the refresh token has expired"));
+        }
+        if user_disabled {
+            return Err(invalid_grant("the user's account is disabled"));
+        }
+        Err(invalid_grant("the refresh token is invalid"))
     }
 
     /// RFC 7009. Unknown and invalid tokens are not an error; another
@@ -725,25 +674,21 @@ impl Service {
                 )
                 .await;
             }
-        } else if let Some(id) = token::row_id(Kind::RefreshToken, presented) {
-            let found =
-                db(self.store.refresh_token(id).await)?.filter(|t| t.verifier.verify(presented));
-            if let Some(t) = found {
-                if issued_elsewhere(&t.client_id) {
-                    return Err(OAuthError::invalid_request(
-                        "the token was not issued to this client",
-                    ));
-                }
-                // Revoking a refresh token revokes its grant's access tokens too.
-                db(self.store.revoke_grant(t.grant_id, now).await)?;
-                self.audit(
-                    "token.revoked",
-                    origin,
-                    Some(&t.client_id),
-                    "refresh_token".to_owned(),
-                )
-                .await;
+        } else if let Some((t, grant_ref)) = self.opened_refresh(presented) {
+            if issued_elsewhere(&t.client_id) {
+                return Err(OAuthError::invalid_request(
+                    "the token was not issued to this client",
+                ));
             }
+            // Revoking a refresh token revokes its grant's access tokens too.
+            db(self.store.revoke_grant(grant_ref.id, now).await)?;
+            self.audit(
+                "token.revoked",
+                origin,
+                Some(&t.client_id),
+                "refresh_token".to_owned(),
+            )
+            .await;
         }
         Ok(())
     }
@@ -766,24 +711,33 @@ impl Service {
 
     /// An access or refresh token that is live right now.
     async fn active_token(&self, presented: &str) -> Result<Option<ActiveToken>, OAuthError> {
-        if let Some(sealed) = self.live_sealed(presented) {
-            // A deleted client's tokens die with it.
-            if self.client(&sealed.client_id).await?.is_none() {
+        let now = self.now();
+        let found = if let Some(sealed) = self.live_sealed(presented) {
+            let Some(grant_ref) = sealed.grant else {
+                // A client's own token: a deleted client's tokens die with it.
+                if self.client(&sealed.client_id).await?.is_none() {
+                    return Ok(None);
+                }
+                return Ok(Some(ActiveToken {
+                    kind: Kind::AccessToken,
+                    sub: sealed.client_id.clone(),
+                    client_id: sealed.client_id,
+                    scope: ScopeSet::parse(&sealed.scope).unwrap_or_default(),
+                    username: None,
+                    iat: sealed.issued_at,
+                    exp: sealed.expires_at,
+                    claims: Claims::default(),
+                }));
+            };
+            self.in_live_grant(Kind::AccessToken, sealed, grant_ref)
+                .await?
+        } else if let Some((sealed, grant_ref)) = self.opened_refresh(presented) {
+            if sealed.expires_at <= now {
                 return Ok(None);
             }
-            return Ok(Some(ActiveToken {
-                kind: Kind::AccessToken,
-                sub: sealed.client_id.clone(),
-                client_id: sealed.client_id,
-                scope: ScopeSet::parse(&sealed.scope).unwrap_or_default(),
-                username: None,
-                iat: sealed.issued_at,
-                exp: sealed.expires_at,
-                claims: Claims::default(),
-            }));
-        }
-        let now = self.now();
-        let found = if let Some(id) = token::row_id(Kind::AccessToken, presented) {
+            self.in_live_grant(Kind::RefreshToken, sealed, grant_ref)
+                .await?
+        } else if let Some(id) = token::row_id(Kind::AccessToken, presented) {
             db(self.store.access_token(id).await)?
                 .filter(|t| t.verifier.verify(presented))
                 .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
@@ -796,21 +750,6 @@ impl Service {
                         t.created_at,
                         t.expires_at,
                         Claims::from_json(&t.claims),
-                    )
-                })
-        } else if let Some(id) = token::row_id(Kind::RefreshToken, presented) {
-            db(self.store.refresh_token(id).await)?
-                .filter(|t| t.verifier.verify(presented))
-                .filter(|t| t.revoked_at.is_none() && t.rotated_at.is_none() && t.expires_at > now)
-                .map(|t| {
-                    (
-                        Kind::RefreshToken,
-                        t.client_id,
-                        t.user_id,
-                        t.scopes,
-                        t.created_at,
-                        t.expires_at,
-                        Claims::default(),
                     )
                 })
         } else {
@@ -838,6 +777,41 @@ impl Service {
             exp,
             claims,
         }))
+    }
+
+    /// What a sealed token of a user's grant says, if its grant is live: not
+    /// revoked, still there and, for a refresh token, still at the token's
+    /// generation and unexpired.
+    async fn in_live_grant(
+        &self,
+        kind: Kind,
+        sealed: Sealed,
+        grant_ref: GrantRef,
+    ) -> Result<Option<ActiveFields>, OAuthError> {
+        let now = self.now();
+        let Some(grant) = db(self.store.grant(grant_ref.id).await)? else {
+            return Ok(None);
+        };
+        let live = grant.revoked_at.is_none()
+            && grant.client_id == sealed.client_id
+            && (kind == Kind::AccessToken
+                || (grant.generation == grant_ref.generation && grant.expires_at > now));
+        if !live {
+            return Ok(None);
+        }
+        let claims = match kind {
+            Kind::AccessToken => Claims::from_json(&grant.claims),
+            _ => Claims::default(),
+        };
+        Ok(Some((
+            kind,
+            sealed.client_id,
+            grant.user_id,
+            ScopeSet::parse(&sealed.scope).unwrap_or_default(),
+            sealed.issued_at,
+            sealed.expires_at,
+            claims,
+        )))
     }
 
     /// The identity behind a bearer access token (RFC 6750): the user for

@@ -1,6 +1,11 @@
-//! Sealed access tokens for a client acting for itself (client_credentials
-//! without claims): issued without a write, checked without a read
-//! (`protocol::sealed` has the format).
+//! Sealed tokens (`protocol::sealed` has the format):
+//!
+//! - **A client's own access token** (client_credentials without claims) is
+//!   issued without a write and checked without a read.
+//! - **Tokens of a user's grant.** Its access tokens are issued without a
+//!   write and checked with one read of the grant (revoked? gone?); its
+//!   refresh token names the grant's generation, and rotating it is one
+//!   conditional update of the grant.
 //!
 //! - **Revocation** puts the token's id on a deny-list in the store until the
 //!   token expires. Every node mirrors the list in memory: a revocation
@@ -19,8 +24,8 @@ use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use protocol::ScopeSet;
-use protocol::sealed::{self, Sealed};
-use protocol::token::RowId;
+use protocol::sealed::{self, GrantRef, Sealed};
+use protocol::token::{Kind, RowId};
 use store::Client;
 
 use crate::{Origin, Service, ServiceError, secrets};
@@ -101,18 +106,71 @@ impl Service {
             expires_at,
             client_id: client.id.clone(),
             scope: scope.to_string(),
+            grant: None,
         };
-        let sealed = sealed::seal(&token, &secrets::random::<32>()?, &self.keys.access);
+        let sealed = sealed::seal(
+            Kind::AccessToken,
+            &token,
+            &secrets::random::<32>()?,
+            &self.keys.access,
+        );
         if sealed.is_some() {
             self.issued.record(&client.id, origin.ip.as_deref());
         }
         Ok(sealed)
     }
 
-    /// A presented sealed token that is authentic, unexpired and not revoked.
+    /// Seals a token of a user's grant. Its id and nonce are fresh, or,
+    /// for a rotation, derived from the refresh token presented so that a
+    /// retry is answered with the same token.
+    pub(crate) fn seal_grant_token(
+        &self,
+        kind: Kind,
+        token: Sealed,
+        derived_from: Option<&str>,
+    ) -> Result<(RowId, String), ServiceError> {
+        let (id, nonce) = match derived_from {
+            None => (
+                secrets::row_id(self.clock.now_millis())?,
+                secrets::random::<32>()?,
+            ),
+            Some(presented) => {
+                let key = &self.keys.successor;
+                let label = kind.prefix();
+                let random = sealed::derive(key, &format!("{label}id"), presented);
+                let mut tail = [0u8; 10];
+                tail.copy_from_slice(&random[..10]);
+                let millis = u64::try_from(token.issued_at.max(0)).unwrap_or(0) * 1000;
+                (
+                    RowId::new(millis, tail),
+                    sealed::derive(key, &format!("{label}nonce"), presented),
+                )
+            }
+        };
+        let token = Sealed { id, ..token };
+        sealed::seal(kind, &token, &nonce, &self.keys.access)
+            .map(|sealed| (id, sealed))
+            .ok_or_else(|| ServiceError::Internal("the grant's scope is too long to seal".into()))
+    }
+
+    /// A presented sealed access token that is authentic, unexpired and not
+    /// revoked on its own (its grant is the caller's to check).
     pub(crate) fn live_sealed(&self, presented: &str) -> Option<Sealed> {
-        sealed::open(presented, &self.keys.access)
+        sealed::open(Kind::AccessToken, presented, &self.keys.access)
             .filter(|t| t.expires_at > self.now() && !self.revoked.contains(t.id))
+    }
+
+    /// A presented sealed refresh token that is authentic and names a grant
+    /// (expiry and the grant's generation are the caller's to check).
+    pub(crate) fn opened_refresh(&self, presented: &str) -> Option<(Sealed, GrantRef)> {
+        let token = sealed::open(Kind::RefreshToken, presented, &self.keys.access)?;
+        let grant = token.grant?;
+        Some((token, grant))
+    }
+
+    /// Whether a sealed access token's id is on the deny-list.
+    pub(crate) fn is_revoked(&self, id: RowId) -> bool {
+        self.revoked.contains(id)
     }
 
     /// Puts a sealed token on the deny-list, here at once and for the other

@@ -9,18 +9,18 @@
 //! bad row fails only its own caller.
 //!
 //! The batch is written set by set, not write by write: one statement
-//! spends every refresh token being rotated, one every code being
-//! redeemed, then one multi-row insert per table stores what the winners
-//! issue. A batch costs the same few statements whether it holds one write
-//! or two hundred.
+//! rotates every grant whose refresh token is presented, one spends every
+//! code being redeemed, then one multi-row insert per table stores what the
+//! winners issue. A batch costs the same few statements whether it holds
+//! one write or two hundred.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use protocol::token::RowId;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
-use crate::model::{AccessToken, AuditEvent, Grant, Issue, RefreshToken};
+use crate::model::{AccessToken, AuditEvent, Grant};
 
 /// Most writes committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -34,27 +34,29 @@ pub(crate) enum Write {
         token: Option<AccessToken>,
         event: Option<AuditEvent>,
     },
-    /// Spends the live refresh token `old` and stores its successors.
+    /// Moves a live grant from `generation` to the next: its refresh token
+    /// of that generation is spent.
     Rotate {
-        old: RowId,
+        grant: RowId,
+        generation: i64,
         now: i64,
-        access: AccessToken,
-        refresh: RefreshToken,
         event: Option<AuditEvent>,
     },
-    /// Spends the unused authorization code `code` and stores what it issues.
+    /// Spends the unused authorization code `code` and stores the grant it issues.
     Redeem {
         code: RowId,
         now: i64,
-        issue: Issue,
+        grant: Grant,
         event: Option<AuditEvent>,
     },
 }
 
 /// How a write ended once its batch committed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Written {
     Stored,
+    /// A rotation won: the grant as it now is.
+    Rotated(Box<Grant>),
     /// A rotation or redemption found nothing live to spend (already spent,
     /// revoked or gone, possibly by an earlier write of the same batch);
     /// nothing of it was written.
@@ -95,33 +97,35 @@ pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job
     true
 }
 
-/// A refresh token to spend: (old, now, successor refresh id, successor access id).
-pub(crate) type RefreshSpend = (RowId, i64, RowId, RowId);
+/// A grant to rotate: (grant, generation presented, now).
+pub(crate) type GrantSpend = (RowId, i64, i64);
 /// A code to spend: (code, now, grant it issues).
 pub(crate) type CodeSpend = (RowId, i64, RowId);
 
-/// The single-use transitions a batch asks for, each token or code at most
-/// once: a second write for the same one, in the same batch, loses to the
-/// first (as it would have had it come a moment later).
-pub(crate) fn spends(jobs: &[Job]) -> (Vec<RefreshSpend>, Vec<CodeSpend>) {
-    let mut seen = HashSet::new();
-    let (mut refresh, mut codes) = (Vec::new(), Vec::new());
+/// The single-use transitions a batch asks for, each at most once: a
+/// second write for the same generation of a grant, or the same code, in
+/// the same batch, loses to the first (as it would have had it come a
+/// moment later).
+pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend>) {
+    let (mut seen_grants, mut seen_codes) = (HashSet::new(), HashSet::new());
+    let (mut grants, mut codes) = (Vec::new(), Vec::new());
     for job in jobs {
         match &job.write {
             Write::Rotate {
-                old,
+                grant,
+                generation,
                 now,
-                access,
-                refresh: successor,
                 ..
-            } if seen.insert(*old) => refresh.push((*old, *now, successor.id, access.id)),
+            } if seen_grants.insert((*grant, *generation)) => {
+                grants.push((*grant, *generation, *now));
+            }
             Write::Redeem {
-                code, now, issue, ..
-            } if seen.insert(*code) => codes.push((*code, *now, issue.grant.id)),
+                code, now, grant, ..
+            } if seen_codes.insert(*code) => codes.push((*code, *now, grant.id)),
             _ => {}
         }
     }
-    (refresh, codes)
+    (grants, codes)
 }
 
 /// What a batch stores once the transitions are decided: the rows of the
@@ -130,7 +134,6 @@ pub(crate) fn spends(jobs: &[Job]) -> (Vec<RefreshSpend>, Vec<CodeSpend>) {
 pub(crate) struct Rows<'a> {
     pub grants: Vec<&'a Grant>,
     pub access: Vec<&'a AccessToken>,
-    pub refresh: Vec<&'a RefreshToken>,
     pub events: Vec<&'a AuditEvent>,
     /// Consents whose last use to record: (user, client, when).
     pub used: Vec<(&'a str, &'a str, i64)>,
@@ -138,12 +141,17 @@ pub(crate) struct Rows<'a> {
     pub outcomes: Vec<Written>,
 }
 
-/// Sorts a batch's writes into rows, given the refresh tokens and codes
-/// the spending statements actually spent.
-pub(crate) fn rows<'a>(jobs: &'a [Job], spent: &HashSet<RowId>) -> Rows<'a> {
+/// Sorts a batch's writes into rows, given the grants the rotating
+/// statement moved on (by id and the generation they were at) and the
+/// codes the spending statement spent.
+pub(crate) fn rows<'a>(
+    jobs: &'a [Job],
+    rotated: &'a HashMap<(RowId, i64), Grant>,
+    spent_codes: &HashSet<RowId>,
+) -> Rows<'a> {
     let mut rows = Rows::default();
-    // A token or code is spent for the first job that names it only.
-    let mut taken = HashSet::new();
+    // Each transition goes to the first job that asked for it only.
+    let (mut taken_grants, mut taken_codes) = (HashSet::new(), HashSet::new());
     for job in jobs {
         let outcome = match &job.write {
             Write::Insert { token, event } => {
@@ -152,31 +160,29 @@ pub(crate) fn rows<'a>(jobs: &'a [Job], spent: &HashSet<RowId>) -> Rows<'a> {
                 Written::Stored
             }
             Write::Rotate {
-                old,
+                grant,
+                generation,
                 now,
-                access,
-                refresh,
                 event,
-            } if spent.contains(old) && taken.insert(*old) => {
-                rows.access.push(access);
-                rows.refresh.push(refresh);
-                rows.events.extend(event);
-                // A refresh is the app using its access: Connections shows it.
-                if let Some(user) = &refresh.user_id {
-                    rows.used.push((user, &refresh.client_id, *now));
+            } => match rotated.get(&(*grant, *generation)) {
+                Some(g) if taken_grants.insert((*grant, *generation)) => {
+                    rows.events.extend(event);
+                    // A refresh is the app using its access: Connections shows it.
+                    if let Some(user) = &g.user_id {
+                        rows.used.push((user, &g.client_id, *now));
+                    }
+                    Written::Rotated(Box::new(g.clone()))
                 }
-                Written::Stored
-            }
+                _ => Written::NotSpent,
+            },
             Write::Redeem {
-                code, issue, event, ..
-            } if spent.contains(code) && taken.insert(*code) => {
-                rows.grants.push(&issue.grant);
-                rows.access.push(&issue.access);
-                rows.refresh.extend(&issue.refresh);
+                code, grant, event, ..
+            } if spent_codes.contains(code) && taken_codes.insert(*code) => {
+                rows.grants.push(grant);
                 rows.events.extend(event);
                 Written::Stored
             }
-            Write::Rotate { .. } | Write::Redeem { .. } => Written::NotSpent,
+            Write::Redeem { .. } => Written::NotSpent,
         };
         rows.outcomes.push(outcome);
     }
@@ -187,51 +193,32 @@ pub(crate) fn rows<'a>(jobs: &'a [Job], spent: &HashSet<RowId>) -> Rows<'a> {
 mod tests {
     use super::*;
     use protocol::scope::ScopeSet;
-    use protocol::token::Verifier;
 
     fn id(n: u8) -> RowId {
         RowId([n; 16])
     }
 
-    fn access(n: u8) -> AccessToken {
-        AccessToken {
+    fn grant(n: u8, generation: i64) -> Grant {
+        Grant {
             id: id(n),
-            verifier: Verifier::from_slice(&[n; 32]).unwrap(),
-            grant_id: None,
             client_id: "c".into(),
             user_id: Some("u".into()),
             scopes: ScopeSet::default(),
             claims: "{}".into(),
             created_at: 0,
-            expires_at: 1,
+            expires_at: 100,
             revoked_at: None,
+            generation,
+            rotated_at: Some(5),
         }
     }
 
-    fn refresh(n: u8) -> RefreshToken {
-        RefreshToken {
-            id: id(n),
-            verifier: Verifier::from_slice(&[n; 32]).unwrap(),
-            grant_id: id(0),
-            client_id: "c".into(),
-            user_id: Some("u".into()),
-            scopes: ScopeSet::default(),
-            created_at: 0,
-            expires_at: 1,
-            rotated_at: None,
-            successor_id: None,
-            successor_access_id: None,
-            revoked_at: None,
-        }
-    }
-
-    fn rotate(old: u8, successor: u8) -> Job {
+    fn rotate(n: u8, generation: i64) -> Job {
         Job {
             write: Write::Rotate {
-                old: id(old),
+                grant: id(n),
+                generation,
                 now: 5,
-                access: access(successor),
-                refresh: refresh(successor),
                 event: None,
             },
             reply: oneshot::channel().0,
@@ -239,29 +226,25 @@ mod tests {
     }
 
     #[test]
-    fn a_token_named_twice_in_one_batch_is_spent_for_the_first_write_only() {
-        let jobs = [rotate(1, 10), rotate(1, 11), rotate(2, 12)];
-        let (refresh, codes) = spends(&jobs);
-        assert_eq!(
-            refresh.iter().map(|s| s.0).collect::<Vec<_>>(),
-            [id(1), id(2)]
-        );
+    fn a_generation_named_twice_in_one_batch_is_spent_for_the_first_write_only() {
+        let jobs = [rotate(1, 0), rotate(1, 0), rotate(2, 3), rotate(1, 1)];
+        let (grants, codes) = spends(&jobs);
+        assert_eq!(grants, [(id(1), 0, 5), (id(2), 3, 5), (id(1), 1, 5)]);
         assert!(codes.is_empty());
 
-        // Token 2 was already spent by someone else: only 1's first write wins.
-        let rows = rows(&jobs, &HashSet::from([id(1)]));
+        // Grant 2 had moved on already: only 1's first write wins.
+        let rotated = HashMap::from([((id(1), 0), grant(1, 1))]);
+        let rows = rows(&jobs, &rotated, &HashSet::new());
         assert_eq!(
             rows.outcomes,
-            [Written::Stored, Written::NotSpent, Written::NotSpent]
-        );
-        assert_eq!(
-            rows.access.iter().map(|a| a.id).collect::<Vec<_>>(),
-            [id(10)]
-        );
-        assert_eq!(
-            rows.refresh.iter().map(|r| r.id).collect::<Vec<_>>(),
-            [id(10)]
+            [
+                Written::Rotated(Box::new(grant(1, 1))),
+                Written::NotSpent,
+                Written::NotSpent,
+                Written::NotSpent
+            ]
         );
         assert_eq!(rows.used, [("u", "c", 5)]);
+        assert!(rows.grants.is_empty() && rows.access.is_empty());
     }
 }

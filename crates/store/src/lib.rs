@@ -99,14 +99,29 @@ pub trait Store: Send + Sync + 'static {
         &self,
         code_id: RowId,
         now: UnixTime,
-        issue: &Issue,
+        grant: &Grant,
         event: Option<&AuditEvent>,
     ) -> Result<Redeemed, StoreError>;
-    /// Stores a grant with its first tokens, in one transaction.
-    async fn insert_issue(&self, issue: &Issue) -> Result<(), StoreError>;
+    async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
-    /// Revokes a grant and every access and refresh token in it.
+    /// A grant with its user's standing, in one read.
+    async fn standing_grant(&self, id: RowId) -> Result<Option<StandingGrant>, StoreError>;
+    /// Revokes a grant and every access token stored for it.
     async fn revoke_grant(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
+    /// Rotates a grant's refresh token: moves the grant from `generation`
+    /// to the next, atomically, if it is at `generation`, unrevoked,
+    /// unexpired at `now` and its user is not disabled. Of any number of
+    /// concurrent calls for one generation, exactly one gets the grant as
+    /// it now is; the others get `None` and nothing is written. `event` is
+    /// committed with the rotation. Concurrent calls share a transaction
+    /// (group commit).
+    async fn rotate_grant(
+        &self,
+        id: RowId,
+        generation: i64,
+        now: UnixTime,
+        event: Option<&AuditEvent>,
+    ) -> Result<Option<Grant>, StoreError>;
 
     /// Stores an access token and, in the same transaction, its audit
     /// event; answers once both are durable. Concurrent calls share a
@@ -134,23 +149,6 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Vec<(RowId, UnixTime)>, StoreError>;
 
-    async fn refresh_token(&self, id: RowId) -> Result<Option<RefreshToken>, StoreError>;
-    /// A refresh token with its grant and its user's standing, in one read.
-    async fn refresh_token_in_grant(&self, id: RowId)
-    -> Result<Option<RefreshInGrant>, StoreError>;
-    /// Spends a live refresh token and stores its successors, in one
-    /// transaction: of any number of concurrent calls for one token,
-    /// exactly one gets [`Rotated::Now`].
-    /// `event` is committed with the successors, when they are stored.
-    async fn rotate_refresh_token(
-        &self,
-        old: RowId,
-        now: UnixTime,
-        access: &AccessToken,
-        refresh: &RefreshToken,
-        event: Option<&AuditEvent>,
-    ) -> Result<Rotated, StoreError>;
-
     async fn insert_device_code(&self, code: &DeviceCode) -> Result<(), StoreError>;
     async fn device_code(&self, id: RowId) -> Result<Option<DeviceCode>, StoreError>;
     async fn device_code_by_user_code(
@@ -174,7 +172,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Spends an approved device code and stores what it issues, in one
     /// transaction; `false` when it was not (or no longer) approved.
-    async fn redeem_device_code(&self, id: RowId, issue: &Issue) -> Result<bool, StoreError>;
+    async fn redeem_device_code(&self, id: RowId, grant: &Grant) -> Result<bool, StoreError>;
 
     async fn insert_pairing_code(&self, code: &PairingCode) -> Result<(), StoreError>;
     async fn pairing_code(&self, lookup: &[u8]) -> Result<Option<PairingCode>, StoreError>;
@@ -184,7 +182,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: RowId,
         now: UnixTime,
-        issue: &Issue,
+        grant: &Grant,
     ) -> Result<Redeemed, StoreError>;
 
     async fn insert_personal_access_token(
@@ -251,11 +249,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes what expired before `before` and is no longer needed, oldest
     /// first and at most `limit` rows of each kind per call, each kind in its
     /// own short statement so no write lock is held for long: access tokens;
-    /// refresh tokens never rotated; every refresh token and redeemed code of
-    /// a grant that expired (a rotated refresh token stays until then, so its
-    /// reuse still revokes the family), then the grant once nothing refers
-    /// to it; codes that issued nothing; device codes; pairing codes;
-    /// sessions. Audit events are kept. Returns the rows deleted; call again
+    /// the redeemed codes of a grant that expired (kept until then, so a
+    /// replayed code still revokes what it issued), then the grant once
+    /// nothing refers to it; codes that issued nothing; device codes;
+    /// pairing codes; revoked sealed tokens' deny-list entries; sessions. Audit events are kept. Returns the rows deleted; call again
     /// until it returns 0.
     async fn purge_expired(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError>;
 }

@@ -110,6 +110,11 @@ pub struct Grant {
     /// No refresh token of this grant lives past this.
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// How many times its refresh token has been rotated: the live refresh
+    /// token is the one sealed with this generation.
+    pub generation: i64,
+    /// When the refresh token was last rotated.
+    pub rotated_at: Option<UnixTime>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,39 +132,11 @@ pub struct AccessToken {
     pub revoked_at: Option<UnixTime>,
 }
 
+/// A grant with its user's standing, read together.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshToken {
-    pub id: RowId,
-    pub verifier: Verifier,
-    pub grant_id: RowId,
-    pub client_id: String,
-    pub user_id: Option<String>,
-    pub scopes: ScopeSet,
-    pub created_at: UnixTime,
-    /// The earlier of the idle limit (from `created_at`) and the grant's absolute limit.
-    pub expires_at: UnixTime,
-    /// When it was exchanged for its successor; a rotated token is spent.
-    pub rotated_at: Option<UnixTime>,
-    pub successor_id: Option<RowId>,
-    pub successor_access_id: Option<RowId>,
-    pub revoked_at: Option<UnixTime>,
-}
-
-/// What a grant starts with: the grant, its first access token and,
-/// where the client may have one, its first refresh token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Issue {
+pub struct StandingGrant {
     pub grant: Grant,
-    pub access: AccessToken,
-    pub refresh: Option<RefreshToken>,
-}
-
-/// A refresh token with what rotating it depends on, read together.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshInGrant {
-    pub token: RefreshToken,
-    pub grant: Grant,
-    /// Whether the token's user (if it has one) is disabled.
+    /// Whether the grant's user (if it has one) is disabled.
     pub user_disabled: bool,
 }
 
@@ -172,16 +149,6 @@ pub enum Redeemed {
     Replayed {
         grant_id: Option<RowId>,
     },
-    Missing,
-}
-
-/// The outcome of rotating a refresh token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rotated {
-    /// The token was live; it is now spent and its successors are stored.
-    Now,
-    /// The token had been rotated or revoked before (as it is now).
-    Already(Box<RefreshToken>),
     Missing,
 }
 

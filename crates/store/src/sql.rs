@@ -33,18 +33,12 @@ macro_rules! code_columns {
 }
 macro_rules! grant_columns {
     () => {
-        "id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at"
+        "id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, rotated_at"
     };
 }
 macro_rules! access_columns {
     () => {
         "id, verifier, grant_id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at"
-    };
-}
-macro_rules! refresh_columns {
-    () => {
-        "id, verifier, grant_id, client_id, user_id, scopes, created_at, expires_at, rotated_at, \
-         successor_id, successor_access_id, revoked_at"
     };
 }
 macro_rules! device_columns {
@@ -60,7 +54,7 @@ macro_rules! pairing_columns {
 }
 pub(crate) use {
     access_columns, client_columns, code_columns, device_columns, grant_columns, pairing_columns,
-    refresh_columns, user_columns,
+    user_columns,
 };
 
 pub(crate) fn opt_row_id(b: Option<Vec<u8>>) -> Result<Option<RowId>, StoreError> {
@@ -208,26 +202,8 @@ macro_rules! implement_store {
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
                     revoked_at: r.try_get("revoked_at")?,
-                })
-            }
-
-            /// A row of `refresh_tokens` joined with its grant's columns
-            /// (prefixed `grant_`) and `user_disabled`.
-            pub(super) fn refresh_in_grant(r: &DbRow) -> Result<crate::model::RefreshInGrant, StoreError> {
-                let token = refresh(r)?;
-                Ok(crate::model::RefreshInGrant {
-                    grant: Grant {
-                        id: token.grant_id,
-                        client_id: r.try_get("grant_client_id")?,
-                        user_id: r.try_get("grant_user_id")?,
-                        scopes: scopes(r.try_get("grant_scopes")?)?,
-                        claims: r.try_get("grant_claims")?,
-                        created_at: r.try_get("grant_created_at")?,
-                        expires_at: r.try_get("grant_expires_at")?,
-                        revoked_at: r.try_get("grant_revoked_at")?,
-                    },
-                    user_disabled: r.try_get("user_disabled")?,
-                    token,
+                    generation: r.try_get("generation")?,
+                    rotated_at: r.try_get("rotated_at")?,
                 })
             }
 
@@ -242,23 +218,6 @@ macro_rules! implement_store {
                     claims: r.try_get("claims")?,
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            }
-
-            pub(super) fn refresh(r: &DbRow) -> Result<RefreshToken, StoreError> {
-                Ok(RefreshToken {
-                    id: row_id(r.try_get("id")?)?,
-                    verifier: verifier(r.try_get("verifier")?)?,
-                    grant_id: row_id(r.try_get("grant_id")?)?,
-                    client_id: r.try_get("client_id")?,
-                    user_id: r.try_get("user_id")?,
-                    scopes: scopes(r.try_get("scopes")?)?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    rotated_at: r.try_get("rotated_at")?,
-                    successor_id: opt_row_id(r.try_get("successor_id")?)?,
-                    successor_access_id: opt_row_id(r.try_get("successor_access_id")?)?,
                     revoked_at: r.try_get("revoked_at")?,
                 })
             }
@@ -390,7 +349,7 @@ macro_rules! implement_store {
                                 for job in batch.drain(..) {
                                     let result = Self::write_batch(&pool, std::slice::from_ref(&job))
                                         .await
-                                        .map(|outcomes| outcomes[0]);
+                                        .map(|outcomes| outcomes.into_iter().next().unwrap_or(crate::batch::Written::NotSpent));
                                     let _ = job.reply.send(result);
                                 }
                             }
@@ -407,25 +366,28 @@ macro_rules! implement_store {
                 jobs: &[crate::batch::Job],
             ) -> Result<Vec<crate::batch::Written>, StoreError> {
                 let mut tx = pool.begin().await?;
-                let (refresh, codes) = crate::batch::spends(jobs);
-                let mut spent = std::collections::HashSet::new();
-                if !refresh.is_empty() {
+                let (grants, codes) = crate::batch::spends(jobs);
+                let mut rotated = std::collections::HashMap::new();
+                if !grants.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE refresh_tokens SET rotated_at = v.column2, successor_id = v.column3, \
-                         successor_access_id = v.column4 FROM (",
+                        "UPDATE grants SET generation = generation + 1, rotated_at = v.column3 FROM (",
                     );
-                    q.push_values(&refresh, |mut b, (old, now, successor, access)| {
-                        b.push_bind(old.as_bytes())
-                            .push_bind(*now)
-                            .push_bind(successor.as_bytes())
-                            .push_bind(access.as_bytes());
+                    q.push_values(&grants, |mut b, (grant, generation, now)| {
+                        b.push_bind(grant.as_bytes()).push_bind(*generation).push_bind(*now);
                     });
-                    q.push(
-                        ") AS v WHERE refresh_tokens.id = v.column1 AND refresh_tokens.rotated_at IS NULL \
-                         AND refresh_tokens.revoked_at IS NULL RETURNING refresh_tokens.id",
-                    );
-                    Self::collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
+                    q.push(concat!(
+                        ") AS v WHERE grants.id = v.column1 AND grants.generation = v.column2 \
+                         AND grants.revoked_at IS NULL AND grants.expires_at > v.column3 \
+                         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
+                         RETURNING ",
+                        crate::sql::grant_columns!()
+                    ));
+                    for row in q.build().fetch_all(&mut *tx).await? {
+                        let grant = mapping::grant(&row)?;
+                        rotated.insert((grant.id, grant.generation - 1), grant);
+                    }
                 }
+                let mut spent = std::collections::HashSet::new();
                 if !codes.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new(
                         "UPDATE authorization_codes SET consumed_at = v.column2, grant_id = v.column3 FROM (",
@@ -441,10 +403,9 @@ macro_rules! implement_store {
                     );
                     Self::collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
                 }
-                let rows = crate::batch::rows(jobs, &spent);
+                let rows = crate::batch::rows(jobs, &rotated, &spent);
                 Self::insert_grants(&mut *tx, &rows.grants).await?;
                 Self::insert_access(&mut *tx, &rows.access).await?;
-                Self::insert_refresh(&mut *tx, &rows.refresh).await?;
                 Self::insert_audit(&mut *tx, &rows.events).await?;
                 if !rows.used.is_empty() {
                     let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE consents SET last_used_at = v.column3 FROM (");
@@ -499,7 +460,8 @@ macro_rules! implement_store {
                     return Ok(());
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at) ",
+                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, \
+                     generation, rotated_at) ",
                 );
                 q.push_values(grants, |mut b, g| {
                     b.push_bind(g.id.as_bytes())
@@ -509,7 +471,9 @@ macro_rules! implement_store {
                         .push_bind(&g.claims)
                         .push_bind(g.created_at)
                         .push_bind(g.expires_at)
-                        .push_bind(g.revoked_at);
+                        .push_bind(g.revoked_at)
+                        .push_bind(g.generation)
+                        .push_bind(g.rotated_at);
                 });
                 q.build().execute(&mut *conn).await?;
                 Ok(())
@@ -539,46 +503,6 @@ macro_rules! implement_store {
                         .push_bind(t.revoked_at);
                 });
                 q.build().execute(&mut *conn).await?;
-                Ok(())
-            }
-
-            async fn insert_refresh(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                tokens: &[&crate::model::RefreshToken],
-            ) -> Result<(), StoreError> {
-                if tokens.is_empty() {
-                    return Ok(());
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO refresh_tokens (id, verifier, grant_id, client_id, user_id, scopes, created_at, \
-                     expires_at, rotated_at, successor_id, successor_access_id, revoked_at) ",
-                );
-                q.push_values(tokens, |mut b, t| {
-                    b.push_bind(t.id.as_bytes())
-                        .push_bind(t.verifier.as_bytes())
-                        .push_bind(t.grant_id.as_bytes())
-                        .push_bind(&t.client_id)
-                        .push_bind(&t.user_id)
-                        .push_bind(t.scopes.to_string())
-                        .push_bind(t.created_at)
-                        .push_bind(t.expires_at)
-                        .push_bind(t.rotated_at)
-                        .push_bind(t.successor_id.as_ref().map(|g| g.as_bytes()))
-                        .push_bind(t.successor_access_id.as_ref().map(|g| g.as_bytes()))
-                        .push_bind(t.revoked_at);
-                });
-                q.build().execute(&mut *conn).await?;
-                Ok(())
-            }
-
-            /// A grant with its first tokens.
-            async fn insert_issue_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                issue: &crate::model::Issue,
-            ) -> Result<(), StoreError> {
-                Self::insert_grants(&mut *conn, &[&issue.grant]).await?;
-                Self::insert_access(&mut *conn, &[&issue.access]).await?;
-                Self::insert_refresh(&mut *conn, &issue.refresh.iter().collect::<Vec<_>>()).await?;
                 Ok(())
             }
 
@@ -925,12 +849,12 @@ macro_rules! implement_store {
                 &self,
                 code_id: protocol::token::RowId,
                 now: i64,
-                issue: &crate::model::Issue,
+                grant: &crate::model::Grant,
                 event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
                 use sqlx::Row as _;
-                let write = crate::batch::Write::Redeem { code: code_id, now, issue: issue.clone(), event: event.cloned() };
+                let write = crate::batch::Write::Redeem { code: code_id, now, grant: grant.clone(), event: event.cloned() };
                 if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Redeemed::Issued);
                 }
@@ -945,11 +869,9 @@ macro_rules! implement_store {
                 })
             }
 
-            async fn insert_issue(&self, issue: &crate::model::Issue) -> Result<(), StoreError> {
-                let mut tx = self.writes.begin().await?;
-                Self::insert_issue_in(&mut *tx, issue).await?;
-                tx.commit().await?;
-                Ok(())
+            async fn insert_grant(&self, grant: &crate::model::Grant) -> Result<(), StoreError> {
+                let mut conn = self.writes.acquire().await?;
+                Self::insert_grants(&mut *conn, &[grant]).await
             }
 
             async fn grant(&self, id: protocol::token::RowId) -> Result<Option<crate::model::Grant>, StoreError> {
@@ -962,6 +884,42 @@ macro_rules! implement_store {
                     .transpose()
             }
 
+            async fn standing_grant(
+                &self,
+                id: protocol::token::RowId,
+            ) -> Result<Option<crate::model::StandingGrant>, StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "SELECT g.id, g.client_id, g.user_id, g.scopes, g.claims, g.created_at, g.expires_at, \
+                     g.revoked_at, g.generation, g.rotated_at, COALESCE(u.disabled, FALSE) AS user_disabled \
+                     FROM grants g LEFT JOIN users u ON u.id = g.user_id WHERE g.id = $1",
+                )
+                .bind(id.as_bytes())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok(crate::model::StandingGrant {
+                        grant: mapping::grant(&r)?,
+                        user_disabled: r.try_get("user_disabled")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn rotate_grant(
+                &self,
+                id: protocol::token::RowId,
+                generation: i64,
+                now: i64,
+                event: Option<&crate::model::AuditEvent>,
+            ) -> Result<Option<crate::model::Grant>, StoreError> {
+                let write = crate::batch::Write::Rotate { grant: id, generation, now, event: event.cloned() };
+                Ok(match crate::batch::submit(&self.writer, write).await? {
+                    crate::batch::Written::Rotated(grant) => Some(*grant),
+                    _ => None,
+                })
+            }
+
             async fn revoke_grant(&self, id: protocol::token::RowId, now: i64) -> Result<bool, StoreError> {
                 let mut tx = self.writes.begin().await?;
                 let r = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
@@ -969,12 +927,11 @@ macro_rules! implement_store {
                     .bind(id.as_bytes())
                     .execute(&mut *tx)
                     .await?;
-                for sql in [
-                    "UPDATE access_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
-                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL",
-                ] {
-                    sqlx::query(sql).bind(now).bind(id.as_bytes()).execute(&mut *tx).await?;
-                }
+                sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -1052,67 +1009,6 @@ macro_rules! implement_store {
                     .collect()
             }
 
-            async fn refresh_token_in_grant(
-                &self,
-                id: protocol::token::RowId,
-            ) -> Result<Option<crate::model::RefreshInGrant>, StoreError> {
-                sqlx::query(
-                    "SELECT r.id, r.verifier, r.grant_id, r.client_id, r.user_id, r.scopes, r.created_at, \
-                     r.expires_at, r.rotated_at, r.successor_id, r.successor_access_id, r.revoked_at, \
-                     g.client_id AS grant_client_id, g.user_id AS grant_user_id, g.scopes AS grant_scopes, \
-                     g.claims AS grant_claims, g.created_at AS grant_created_at, \
-                     g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at, \
-                     COALESCE(u.disabled, FALSE) AS user_disabled \
-                     FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id \
-                     LEFT JOIN users u ON u.id = r.user_id WHERE r.id = $1",
-                )
-                .bind(id.as_bytes())
-                .fetch_optional(&self.pool)
-                .await?
-                .as_ref()
-                .map(mapping::refresh_in_grant)
-                .transpose()
-            }
-
-            async fn refresh_token(
-                &self,
-                id: protocol::token::RowId,
-            ) -> Result<Option<crate::model::RefreshToken>, StoreError> {
-                sqlx::query(concat!("SELECT ", crate::sql::refresh_columns!(), " FROM refresh_tokens WHERE id = $1"))
-                    .bind(id.as_bytes())
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(mapping::refresh)
-                    .transpose()
-            }
-
-            async fn rotate_refresh_token(
-                &self,
-                old: protocol::token::RowId,
-                now: i64,
-                access: &crate::model::AccessToken,
-                refresh: &crate::model::RefreshToken,
-                event: Option<&crate::model::AuditEvent>,
-            ) -> Result<crate::model::Rotated, StoreError> {
-                use crate::model::Rotated;
-                let write = crate::batch::Write::Rotate {
-                    old,
-                    now,
-                    access: access.clone(),
-                    refresh: refresh.clone(),
-                    event: event.cloned(),
-                };
-                if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
-                    return Ok(Rotated::Now);
-                }
-                // Committed before the answer came: how it was spent is visible.
-                Ok(match self.refresh_token(old).await? {
-                    Some(spent) => Rotated::Already(Box::new(spent)),
-                    None => Rotated::Missing,
-                })
-            }
-
             async fn insert_device_code(&self, d: &crate::model::DeviceCode) -> Result<(), StoreError> {
                 sqlx::query(concat!(
                     "INSERT INTO device_codes (", crate::sql::device_columns!(),
@@ -1180,7 +1076,7 @@ macro_rules! implement_store {
                 Ok(())
             }
 
-            async fn redeem_device_code(&self, id: protocol::token::RowId, issue: &crate::model::Issue) -> Result<bool, StoreError> {
+            async fn redeem_device_code(&self, id: protocol::token::RowId, grant: &crate::model::Grant) -> Result<bool, StoreError> {
                 let mut tx = self.writes.begin().await?;
                 let spent = sqlx::query("UPDATE device_codes SET status = 'consumed' WHERE id = $1 AND status = 'approved'")
                     .bind(id.as_bytes())
@@ -1190,7 +1086,7 @@ macro_rules! implement_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                Self::insert_issue_in(&mut *tx, issue).await?;
+                Self::insert_grants(&mut *tx, &[grant]).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -1226,7 +1122,7 @@ macro_rules! implement_store {
                 &self,
                 id: protocol::token::RowId,
                 now: i64,
-                issue: &crate::model::Issue,
+                grant: &crate::model::Grant,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
                 let mut tx = self.writes.begin().await?;
@@ -1236,7 +1132,7 @@ macro_rules! implement_store {
                     .execute(&mut *tx)
                     .await?;
                 if spent.rows_affected() == 1 {
-                    Self::insert_issue_in(&mut *tx, issue).await?;
+                    Self::insert_grants(&mut *tx, &[grant]).await?;
                     tx.commit().await?;
                     return Ok(Redeemed::Issued);
                 }
@@ -1397,8 +1293,6 @@ macro_rules! implement_store {
                     // Through the grants, so the token tables need no extra index.
                     "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
                      (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3)",
-                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
-                     (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3)",
                 ] {
                     let r = sqlx::query(sql).bind(now).bind(user_id).bind(client_id).execute(&mut *tx).await?;
                     revoked += r.rows_affected();
@@ -1457,15 +1351,10 @@ macro_rules! implement_store {
                 const PURGE: &[&str] = &[
                     "DELETE FROM access_tokens WHERE id IN (SELECT id FROM access_tokens \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-                    "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens \
-                     WHERE rotated_at IS NULL AND expires_at < $1 ORDER BY expires_at LIMIT $2)",
-                    "DELETE FROM refresh_tokens WHERE id IN (SELECT r.id FROM grants g \
-                     JOIN refresh_tokens r ON r.grant_id = g.id WHERE g.expires_at < $1 LIMIT $2)",
                     "DELETE FROM authorization_codes WHERE id IN (SELECT c.id FROM grants g \
                      JOIN authorization_codes c ON c.grant_id = g.id WHERE g.expires_at < $1 LIMIT $2)",
                     "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g WHERE g.expires_at < $1 \
                      AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = g.id) \
-                     AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = g.id) \
                      AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.grant_id = g.id) \
                      ORDER BY g.expires_at LIMIT $2)",
                     "DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes \

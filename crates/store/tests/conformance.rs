@@ -9,8 +9,8 @@ use protocol::{GrantType, RedirectUri, ScopeSet};
 use store::testing::{Backend, TestDatabase};
 use store::{
     AccessToken, AuditEvent, AuthorizationCode, Client, Consent, Consumed, DeviceCode,
-    DeviceStatus, Grant, Issue, PairingCode, Redeemed, RefreshToken, Rotated, Scope, Session,
-    Store, StoreError, User,
+    DeviceStatus, Grant, PairingCode, Redeemed, Scope, Session, StandingGrant, Store, StoreError,
+    User,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -19,7 +19,10 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         return None;
     };
     let store = store::connect(&db.url).await.expect("connect");
-    assert_eq!(store.migrate().await.expect("migrate"), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        store.migrate().await.expect("migrate"),
+        vec![1, 2, 3, 4, 5, 6]
+    );
     Some((db, store))
 }
 
@@ -318,8 +321,8 @@ fn rid(n: u64) -> RowId {
     RowId::new(2_000_000 + n, [n as u8; 10])
 }
 
-fn issue(n: u64, client_id: &str, user_id: &str) -> Issue {
-    let grant = Grant {
+fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
+    Grant {
         id: rid(n),
         client_id: client_id.to_owned(),
         user_id: Some(user_id.to_owned()),
@@ -328,11 +331,8 @@ fn issue(n: u64, client_id: &str, user_id: &str) -> Issue {
         created_at: 1_000,
         expires_at: 100_000,
         revoked_at: None,
-    };
-    Issue {
-        access: access(n + 1, Some(grant.id), client_id, Some(user_id)),
-        refresh: Some(refresh(n + 2, grant.id, client_id, user_id)),
-        grant,
+        generation: 0,
+        rotated_at: None,
     }
 }
 
@@ -347,23 +347,6 @@ fn access(n: u64, grant_id: Option<RowId>, client_id: &str, user_id: Option<&str
         claims: "{}".to_owned(),
         created_at: 1_000,
         expires_at: 4_600,
-        revoked_at: None,
-    }
-}
-
-fn refresh(n: u64, grant_id: RowId, client_id: &str, user_id: &str) -> RefreshToken {
-    RefreshToken {
-        id: rid(n),
-        verifier: Verifier::of(&format!("pc_rt_{n}")),
-        grant_id,
-        client_id: client_id.to_owned(),
-        user_id: Some(user_id.to_owned()),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: 1_000,
-        expires_at: 50_000,
-        rotated_at: None,
-        successor_id: None,
-        successor_access_id: None,
         revoked_at: None,
     }
 }
@@ -399,7 +382,7 @@ async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
                     .redeem_authorization_code(
                         c.id,
                         1_010,
-                        &issue(100 + i * 3, "c1", "u-alice"),
+                        &grant_of(100 + i * 3, "c1", "u-alice"),
                         None,
                     )
                     .await
@@ -436,44 +419,45 @@ async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
     let loser = (0..50u64).find(|i| *i != issued[0]).unwrap();
     assert_eq!(store.grant(rid(100 + loser * 3)).await.unwrap(), None);
 
-    // Revoking the grant revokes every token in it.
+    // Revoking the grant revokes it and every access token stored for it.
+    let stored = access(99, Some(winner), "c1", Some("u-alice"));
+    store.insert_access_token(&stored, None).await.unwrap();
     assert!(store.revoke_grant(winner, 2_000).await.unwrap());
     assert!(
         !store.revoke_grant(winner, 2_001).await.unwrap(),
         "already revoked"
     );
-    let at = store
-        .access_token(rid(100 + issued[0] * 3 + 1))
-        .await
-        .unwrap()
-        .unwrap();
+    let grant = store.grant(winner).await.unwrap().unwrap();
+    assert_eq!(grant.revoked_at, Some(2_000));
+    let at = store.access_token(stored.id).await.unwrap().unwrap();
     assert_eq!(at.revoked_at, Some(2_000));
-    let rt = store
-        .refresh_token(rid(100 + issued[0] * 3 + 2))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(rt.revoked_at, Some(2_000));
 }
 
 async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
-    let first = issue(10, "c1", "u-alice");
-    store.insert_issue(&first).await.unwrap();
-    let old = first.refresh.as_ref().unwrap().id;
-    // What a rotation checks comes in one read.
-    let found = store.refresh_token_in_grant(old).await.unwrap().unwrap();
-    assert_eq!(Some(&found.token), first.refresh.as_ref());
-    assert_eq!(found.grant, first.grant);
-    assert!(!found.user_disabled);
+    let first = grant_of(10, "c1", "u-alice");
+    store.insert_grant(&first).await.unwrap();
+    // What explains a refused rotation comes in one read.
+    let standing = |store: Arc<dyn Store>| async move { store.standing_grant(rid(10)).await };
+    assert_eq!(
+        standing(store.clone()).await.unwrap(),
+        Some(StandingGrant {
+            grant: first.clone(),
+            user_disabled: false
+        })
+    );
     assert!(store.set_user_disabled("alice", true, 1_400).await.unwrap());
     assert!(
-        store
-            .refresh_token_in_grant(old)
+        standing(store.clone())
             .await
             .unwrap()
             .unwrap()
             .user_disabled
+    );
+    assert_eq!(
+        store.rotate_grant(rid(10), 0, 1_450, None).await.unwrap(),
+        None,
+        "a disabled user's grant does not rotate"
     );
     assert!(
         store
@@ -481,55 +465,64 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
-    assert_eq!(
-        store.refresh_token_in_grant(rid(9_998)).await.unwrap(),
-        None
-    );
+    assert_eq!(store.standing_grant(rid(9_998)).await.unwrap(), None);
+
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let attempts: Vec<_> = (0..50u64)
-        .map(|i| {
+        .map(|_| {
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                let a = access(500 + i * 2, Some(rid(10)), "c1", Some("u-alice"));
-                let r = refresh(501 + i * 2, rid(10), "c1", "u-alice");
-                (
-                    i,
-                    store.rotate_refresh_token(old, 1_500, &a, &r, None).await,
-                )
+                store.rotate_grant(rid(10), 0, 1_500, None).await
             })
         })
         .collect();
     let mut winners = Vec::new();
     for attempt in attempts {
-        match attempt.await.unwrap() {
-            (i, Ok(Rotated::Now)) => winners.push(i),
-            (_, Ok(Rotated::Already(t))) => assert_eq!(t.rotated_at, Some(1_500)),
-            other => panic!("unexpected {other:?}"),
+        if let Some(g) = attempt.await.unwrap().expect("no attempt fails") {
+            winners.push(g);
         }
     }
-    assert_eq!(winners.len(), 1);
-    let spent = store.refresh_token(old).await.unwrap().unwrap();
-    assert_eq!(spent.successor_id, Some(rid(501 + winners[0] * 2)));
-    assert_eq!(spent.successor_access_id, Some(rid(500 + winners[0] * 2)));
-    assert!(
-        store
-            .refresh_token(rid(501 + winners[0] * 2))
-            .await
-            .unwrap()
-            .is_some()
+    let rotated = Grant {
+        generation: 1,
+        rotated_at: Some(1_500),
+        ..first.clone()
+    };
+    assert_eq!(
+        winners,
+        std::slice::from_ref(&rotated),
+        "exactly one rotation wins"
     );
-    let missing = store
-        .rotate_refresh_token(
-            rid(9_999),
-            1_600,
-            &access(900, None, "c1", None),
-            &refresh(901, rid(10), "c1", "u-alice"),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(missing, Rotated::Missing);
+    assert_eq!(store.grant(rid(10)).await.unwrap(), Some(rotated));
+
+    // The spent generation never rotates again; the next one does, once.
+    assert_eq!(
+        store.rotate_grant(rid(10), 0, 1_600, None).await.unwrap(),
+        None
+    );
+    let second = store.rotate_grant(rid(10), 1, 1_600, None).await.unwrap();
+    assert_eq!(
+        second.map(|g| (g.generation, g.rotated_at)),
+        Some((2, Some(1_600)))
+    );
+    // Not past the grant's expiry, not once revoked, not a grant that is not there.
+    assert_eq!(
+        store.rotate_grant(rid(10), 2, 100_000, None).await.unwrap(),
+        None
+    );
+    assert!(store.revoke_grant(rid(10), 1_700).await.unwrap());
+    assert_eq!(
+        store.rotate_grant(rid(10), 2, 1_800, None).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .rotate_grant(rid(9_999), 0, 1_800, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.grant(rid(10)).await.unwrap().unwrap().generation, 2);
 }
 
 /// Rotations, redemptions and plain inserts that arrive together share a
@@ -540,10 +533,10 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         .put_consent(&consent_to_read("u-alice", 1_000))
         .await
         .unwrap();
-    // 30 live refresh tokens (one grant each) and 30 unused codes.
+    // 30 live grants and 30 unused codes.
     for n in 0..30u64 {
         store
-            .insert_issue(&issue(10_000 + n * 3, "c1", "u-alice"))
+            .insert_grant(&grant_of(10_000 + n, "c1", "u-alice"))
             .await
             .unwrap();
         store
@@ -551,70 +544,53 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
             .await
             .unwrap();
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(91));
+    // Each grant is rotated twice from the same generation, at once.
+    let barrier = Arc::new(tokio::sync::Barrier::new(121));
     let mut rotations = Vec::new();
     let mut redemptions = Vec::new();
     let mut inserts = Vec::new();
     for n in 0..30u64 {
-        let (s, b) = (store.clone(), barrier.clone());
-        rotations.push(tokio::spawn(async move {
-            let grant = rid(10_000 + n * 3);
-            let old = rid(10_000 + n * 3 + 2);
-            // Token 7's successor names a client that does not exist.
-            let client = if n == 7 { "no-such-client" } else { "c1" };
-            let a = access(20_000 + n * 2, Some(grant), client, Some("u-alice"));
-            let r = refresh(20_001 + n * 2, grant, client, "u-alice");
-            b.wait().await;
-            s.rotate_refresh_token(old, 1_700, &a, &r, None).await
-        }));
+        for _ in 0..2 {
+            let (s, b) = (store.clone(), barrier.clone());
+            rotations.push(tokio::spawn(async move {
+                b.wait().await;
+                (n, s.rotate_grant(rid(10_000 + n), 0, 1_700, None).await)
+            }));
+        }
         let (s, b) = (store.clone(), barrier.clone());
         redemptions.push(tokio::spawn(async move {
             let c = code(100 + n as u8, "c1", "u-alice");
             b.wait().await;
-            s.redeem_authorization_code(c.id, 1_010, &issue(30_000 + n * 3, "c1", "u-alice"), None)
+            s.redeem_authorization_code(c.id, 1_010, &grant_of(30_000 + n, "c1", "u-alice"), None)
                 .await
         }));
         let (s, b) = (store.clone(), barrier.clone());
         inserts.push(tokio::spawn(async move {
+            // Token 7 names a client that does not exist.
+            let client = if n == 7 { "no-such-client" } else { "c1" };
             b.wait().await;
-            s.insert_access_token(&access(40_000 + n, None, "c1", None), None)
-                .await
+            let result = s
+                .insert_access_token(&access(40_000 + n, None, client, None), None)
+                .await;
+            (n, result)
         }));
     }
     barrier.wait().await;
-    for (n, r) in rotations.into_iter().enumerate() {
-        let n = n as u64;
-        let result = r.await.unwrap();
-        let old = store
-            .refresh_token(rid(10_000 + n * 3 + 2))
-            .await
-            .unwrap()
-            .unwrap();
-        let successor = store.refresh_token(rid(20_001 + n * 2)).await.unwrap();
-        if n == 7 {
-            assert!(
-                matches!(result, Err(StoreError::MissingReference)),
-                "{result:?}"
+    let mut won = [0; 30];
+    for r in rotations {
+        let (n, result) = r.await.unwrap();
+        if let Some(g) = result.unwrap() {
+            assert_eq!(
+                (g.id, g.generation, g.rotated_at),
+                (rid(10_000 + n), 1, Some(1_700))
             );
-            assert_eq!(old.rotated_at, None, "the failed rotation spent nothing");
-            assert_eq!(successor, None);
-        } else {
-            assert_eq!(result.unwrap(), Rotated::Now);
-            assert_eq!(old.successor_id, Some(rid(20_001 + n * 2)));
-            assert_eq!(old.successor_access_id, Some(rid(20_000 + n * 2)));
-            assert!(successor.is_some());
-            assert!(
-                store
-                    .access_token(rid(20_000 + n * 2))
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
+            won[n as usize] += 1;
         }
     }
+    assert_eq!(won, [1; 30], "each generation is spent once");
     for (n, r) in redemptions.into_iter().enumerate() {
         assert_eq!(r.await.unwrap().unwrap(), Redeemed::Issued);
-        let grant = rid(30_000 + n as u64 * 3);
+        let grant = rid(30_000 + n as u64);
         assert!(store.grant(grant).await.unwrap().is_some());
         let c = store
             .authorization_code(code(100 + n as u8, "c1", "u-alice").id)
@@ -624,7 +600,18 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         assert_eq!((c.consumed_at, c.grant_id), (Some(1_010), Some(grant)));
     }
     for i in inserts {
-        i.await.unwrap().unwrap();
+        let (n, result) = i.await.unwrap();
+        let stored = store.access_token(rid(40_000 + n)).await.unwrap();
+        if n == 7 {
+            assert!(
+                matches!(result, Err(StoreError::MissingReference)),
+                "{result:?}"
+            );
+            assert_eq!(stored, None);
+        } else {
+            result.unwrap();
+            assert!(stored.is_some());
+        }
     }
     // A rotation is the app using its access.
     let consent = store.consent("u-alice", "c1").await.unwrap().unwrap();
@@ -705,7 +692,7 @@ async fn device_codes(store: Arc<dyn Store>) {
     );
     assert!(
         !store
-            .redeem_device_code(d.id, &issue(41, "c1", "u-alice"))
+            .redeem_device_code(d.id, &grant_of(41, "c1", "u-alice"))
             .await
             .unwrap(),
         "not approved yet"
@@ -742,7 +729,7 @@ async fn device_codes(store: Arc<dyn Store>) {
             tokio::spawn(async move {
                 barrier.wait().await;
                 store
-                    .redeem_device_code(rid(40), &issue(300 + i * 3, "c1", "u-alice"))
+                    .redeem_device_code(rid(40), &grant_of(300 + i * 3, "c1", "u-alice"))
                     .await
                     .unwrap()
             })
@@ -775,14 +762,14 @@ async fn pairing_codes(store: Arc<dyn Store>) {
     assert_eq!(store.pairing_code(&[9; 32]).await.unwrap(), Some(p.clone()));
     assert_eq!(
         store
-            .redeem_pairing_code(p.id, 1_010, &issue(51, "c1", "u-alice"))
+            .redeem_pairing_code(p.id, 1_010, &grant_of(51, "c1", "u-alice"))
             .await
             .unwrap(),
         Redeemed::Issued
     );
     assert!(matches!(
         store
-            .redeem_pairing_code(p.id, 1_011, &issue(54, "c1", "u-alice"))
+            .redeem_pairing_code(p.id, 1_011, &grant_of(54, "c1", "u-alice"))
             .await
             .unwrap(),
         Redeemed::Replayed { .. }
@@ -801,10 +788,15 @@ async fn pairing_codes(store: Arc<dyn Store>) {
 async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     store.insert_user(&user("bob")).await.unwrap();
-    let mine = issue(60, "c1", "u-alice");
-    let bobs = issue(70, "c1", "u-bob");
-    store.insert_issue(&mine).await.unwrap();
-    store.insert_issue(&bobs).await.unwrap();
+    let mine = grant_of(60, "c1", "u-alice");
+    let bobs = grant_of(70, "c1", "u-bob");
+    store.insert_grant(&mine).await.unwrap();
+    store.insert_grant(&bobs).await.unwrap();
+    let my_token = access(61, Some(mine.id), "c1", Some("u-alice"));
+    let bobs_token = access(71, Some(bobs.id), "c1", Some("u-bob"));
+    for t in [&my_token, &bobs_token] {
+        store.insert_access_token(t, None).await.unwrap();
+    }
     for u in ["u-alice", "u-bob"] {
         let last_used_at = if u == "u-bob" { 1_500 } else { 1_200 };
         store
@@ -824,7 +816,7 @@ async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store
     assert!(store.list_consents("u-alice").await.unwrap().is_empty());
     assert_eq!(
         store
-            .access_token(mine.access.id)
+            .access_token(my_token.id)
             .await
             .unwrap()
             .unwrap()
@@ -832,30 +824,11 @@ async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store
         Some(2_000)
     );
     assert_eq!(
-        store
-            .refresh_token(mine.refresh.unwrap().id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
+        store.grant(mine.id).await.unwrap().unwrap().revoked_at,
         Some(2_000)
     );
     assert_eq!(
-        store
-            .grant(mine.grant.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        Some(2_000)
-    );
-    assert_eq!(
-        store
-            .access_token(bobs.access.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
+        store.grant(bobs.id).await.unwrap().unwrap().revoked_at,
         None,
         "other users keep theirs"
     );
@@ -968,10 +941,10 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     with_alice_and_client(&store).await;
     let now = 10_000;
 
-    // Grant A expired at 5,000: its code, tokens (a rotated chain) and itself go.
-    let mut a = issue(100, "c1", "u-alice");
-    a.grant.expires_at = 5_000;
-    a.refresh.as_mut().unwrap().expires_at = 5_000;
+    // Grant A expired at 5,000 (after a rotation): its code, its stored
+    // access token and itself go.
+    let mut a = grant_of(100, "c1", "u-alice");
+    a.expires_at = 5_000;
     let code_a = code(1, "c1", "u-alice");
     store.insert_authorization_code(&code_a).await.unwrap();
     assert_eq!(
@@ -981,38 +954,36 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
             .unwrap(),
         Redeemed::Issued
     );
-    let mut a_next = refresh(104, rid(100), "c1", "u-alice");
-    a_next.expires_at = 5_000;
-    let a_access = access(103, Some(rid(100)), "c1", Some("u-alice"));
-    assert_eq!(
+    assert!(
         store
-            .rotate_refresh_token(rid(102), 2_000, &a_access, &a_next, None)
+            .rotate_grant(rid(100), 0, 2_000, None)
             .await
-            .unwrap(),
-        Rotated::Now
+            .unwrap()
+            .is_some()
     );
+    store
+        .insert_access_token(&access(101, Some(rid(100)), "c1", Some("u-alice")), None)
+        .await
+        .unwrap();
 
-    // Grant B lives until 100,000: its rotated refresh token stays although
-    // its own expiry (8,000) passed, so presenting it again is still reuse;
-    // its unrotated successor expired and goes, as do its access tokens.
-    let mut b = issue(200, "c1", "u-alice");
-    b.refresh.as_mut().unwrap().expires_at = 8_000;
+    // Grant B lives until 100,000: it stays with its code, so presenting a
+    // spent refresh token of it is still reuse; its expired access token goes.
+    let b = grant_of(200, "c1", "u-alice");
     let code_b = code(2, "c1", "u-alice");
     store.insert_authorization_code(&code_b).await.unwrap();
     store
         .redeem_authorization_code(code_b.id, 1_010, &b, None)
         .await
         .unwrap();
-    let mut b_next = refresh(204, rid(200), "c1", "u-alice");
-    b_next.expires_at = 8_000;
+    assert!(
+        store
+            .rotate_grant(rid(200), 0, 2_000, None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     store
-        .rotate_refresh_token(
-            rid(202),
-            2_000,
-            &access(203, Some(rid(200)), "c1", Some("u-alice")),
-            &b_next,
-            None,
-        )
+        .insert_access_token(&access(201, Some(rid(200)), "c1", Some("u-alice")), None)
         .await
         .unwrap();
 
@@ -1088,25 +1059,17 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
         deleted += n;
     }
     assert!(calls > 1);
-    // A: code, 2 access, 2 refresh, grant; B: 2 access, 1 refresh;
+    // A: code, access token, grant; B: access token;
     // 1 client token, 1 unused code, 1 session, 1 device code, 1 pairing code.
-    assert_eq!(deleted, 6 + 3 + 5);
+    assert_eq!(deleted, 3 + 1 + 5);
 
     assert_eq!(store.grant(rid(100)).await.unwrap(), None);
     assert_eq!(store.authorization_code(code_a.id).await.unwrap(), None);
-    for id in [101, 103] {
-        assert_eq!(store.access_token(rid(id)).await.unwrap(), None);
-    }
-    for id in [102, 104] {
-        assert_eq!(store.refresh_token(rid(id)).await.unwrap(), None);
-    }
 
-    assert!(store.grant(rid(200)).await.unwrap().is_some());
+    let kept = store.grant(rid(200)).await.unwrap().unwrap();
+    assert_eq!((kept.generation, kept.rotated_at), (1, Some(2_000)));
     assert!(store.authorization_code(code_b.id).await.unwrap().is_some());
-    let rotated = store.refresh_token(rid(202)).await.unwrap().unwrap();
-    assert_eq!(rotated.rotated_at, Some(2_000));
-    assert_eq!(store.refresh_token(rid(204)).await.unwrap(), None);
-    for id in [201, 203, 300] {
+    for id in [101, 201, 300] {
         assert_eq!(store.access_token(rid(id)).await.unwrap(), None);
     }
 
@@ -1138,7 +1101,6 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     // Once grant B expires too, the rest of it goes.
     while store.purge_expired(200_000, 100).await.unwrap() > 0 {}
     assert_eq!(store.grant(rid(200)).await.unwrap(), None);
-    assert_eq!(store.refresh_token(rid(202)).await.unwrap(), None);
     assert_eq!(store.authorization_code(code_b.id).await.unwrap(), None);
 }
 
