@@ -269,6 +269,48 @@ async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
     app.stop().await;
 }
 
+async fn a_retry_gets_the_same_pair_unless_its_access_token_was_revoked(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let issued = exchange(&app, &party).await;
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", &refresh)];
+    let rotated: Value = token(&app, &party, &form).await.json().await.unwrap();
+    app.clock.advance(2);
+    let retried: Value = token(&app, &party, &form).await.json().await.unwrap();
+    for member in ["access_token", "refresh_token"] {
+        assert_eq!(retried[member], rotated[member], "the same {member}");
+    }
+    assert_eq!(
+        retried["expires_in"],
+        json!(3_598),
+        "counted from the rotation"
+    );
+
+    // Revoking the new access token leaves its refresh token alone...
+    let new_access = rotated["access_token"].as_str().unwrap();
+    let revoked = post_form(
+        &app.url("/oauth2/revoke"),
+        Some((&party.id, &party.secret)),
+        &[("token", new_access)],
+    )
+    .await;
+    assert_eq!(revoked.status(), 200);
+    assert!(!active(&app, &party, new_access).await);
+    let new_refresh = rotated["refresh_token"].as_str().unwrap();
+    assert!(active(&app, &party, new_refresh).await);
+    // ...but a retry can no longer hand it out again: that is reuse.
+    assert_eq!(
+        error_of(token(&app, &party, &form).await).await,
+        "invalid_grant"
+    );
+    assert!(
+        !active(&app, &party, new_refresh).await,
+        "the family is revoked"
+    );
+    app.stop().await;
+}
+
 /// Fifty simultaneous uses of one refresh token; the status and body of each.
 async fn refresh_fifty_times(app: &App, party: &Arc<Party>, refresh: &str) -> Vec<(u16, Value)> {
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
@@ -389,6 +431,7 @@ both_backends!(
     access_tokens_expire,
     refresh_tokens_expire_when_idle,
     reuse_after_the_grace_window_revokes_the_family,
+    a_retry_gets_the_same_pair_unless_its_access_token_was_revoked,
     concurrent_refreshes_have_one_winner,
     concurrent_retries_within_the_grace_window_share_one_pair,
     failed_client_authentication_is_audited,
