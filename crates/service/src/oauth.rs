@@ -706,11 +706,17 @@ impl Service {
             .await?;
         let presented = params.require("token")?;
         let active = self.active_token(presented).await?;
-        Ok(active.filter(|t| t.client_id == client.id))
+        Ok(active
+            .map(|(token, _)| token)
+            .filter(|t| t.client_id == client.id))
     }
 
-    /// An access or refresh token that is live right now.
-    async fn active_token(&self, presented: &str) -> Result<Option<ActiveToken>, OAuthError> {
+    /// An access or refresh token that is live right now, with its user
+    /// (`None` for a client's own token).
+    async fn active_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(ActiveToken, Option<User>)>, OAuthError> {
         let now = self.now();
         let found = if let Some(sealed) = self.live_sealed(presented) {
             let Some(grant_ref) = sealed.grant else {
@@ -718,7 +724,7 @@ impl Service {
                 if self.client(&sealed.client_id).await?.is_none() {
                     return Ok(None);
                 }
-                return Ok(Some(ActiveToken {
+                let token = ActiveToken {
                     kind: Kind::AccessToken,
                     sub: sealed.client_id.clone(),
                     client_id: sealed.client_id,
@@ -727,7 +733,8 @@ impl Service {
                     iat: sealed.issued_at,
                     exp: sealed.expires_at,
                     claims: Claims::default(),
-                }));
+                };
+                return Ok(Some((token, None)));
             };
             self.in_live_grant(Kind::AccessToken, sealed, grant_ref)
                 .await?
@@ -765,18 +772,19 @@ impl Service {
             },
             None => None,
         };
-        Ok(Some(ActiveToken {
+        let token = ActiveToken {
             kind,
             sub: user
                 .as_ref()
                 .map_or_else(|| client_id.clone(), |u| u.id.clone()),
-            username: user.map(|u| u.username),
+            username: user.as_ref().map(|u| u.username.clone()),
             client_id,
             scope,
             iat,
             exp,
             claims,
-        }))
+        };
+        Ok(Some((token, user)))
     }
 
     /// What a sealed token of a user's grant says, if its grant is live: not
@@ -823,24 +831,24 @@ impl Service {
                 "the access token is invalid or has expired",
             )
         };
-        let Some(active) = self
+        let Some((active, user)) = self
             .active_token(presented)
             .await?
-            .filter(|t| t.kind == Kind::AccessToken)
+            .filter(|(t, _)| t.kind == Kind::AccessToken)
         else {
             return Err(invalid());
         };
-        let user: Option<User> = if active.username.is_some() {
-            self.user(&active.sub).await?
-        } else {
-            match self
+        // A client's own token speaks for the client's owner, if it has one.
+        let user: Option<User> = match user {
+            Some(user) => Some(user),
+            None => match self
                 .client(&active.client_id)
                 .await?
                 .and_then(|c| c.owner_id)
             {
                 Some(owner) => self.user(&owner).await?,
                 None => None,
-            }
+            },
         };
         Ok(Identity {
             sub: user
