@@ -47,15 +47,19 @@ impl SqliteStore {
                 source,
             })?;
         }
+        // A connection to a file cannot go stale, so none is pinged before
+        // use (a ping is a round trip to the connection's thread).
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(StoreError::Database)?;
         let writes = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
