@@ -186,6 +186,12 @@ pub(crate) fn rows<'a>(
         };
         rows.outcomes.push(outcome);
     }
+    // One update per consent, with its latest use: a join that names a row
+    // twice updates it from either (the databases pick one arbitrarily).
+    rows.used
+        .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
+    rows.used
+        .dedup_by(|later, kept| (later.0, later.1) == (kept.0, kept.1));
     rows
 }
 
@@ -214,15 +220,37 @@ mod tests {
     }
 
     fn rotate(n: u8, generation: i64) -> Job {
+        rotate_at(n, generation, 5)
+    }
+
+    fn rotate_at(n: u8, generation: i64, now: i64) -> Job {
         Job {
             write: Write::Rotate {
                 grant: id(n),
                 generation,
-                now: 5,
+                now,
                 event: None,
             },
             reply: oneshot::channel().0,
         }
+    }
+
+    #[test]
+    fn each_consent_is_touched_once_with_its_latest_use() {
+        let jobs = [rotate_at(1, 0, 7), rotate_at(2, 0, 9), rotate_at(3, 0, 8)];
+        let rotated = HashMap::from([
+            ((id(1), 0), grant(1, 1)),
+            ((id(2), 0), grant(2, 1)),
+            (
+                (id(3), 0),
+                Grant {
+                    client_id: "d".into(),
+                    ..grant(3, 1)
+                },
+            ),
+        ]);
+        let rows = rows(&jobs, &rotated, &HashSet::new());
+        assert_eq!(rows.used, [("u", "c", 9), ("u", "d", 8)]);
     }
 
     #[test]
