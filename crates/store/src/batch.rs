@@ -2,17 +2,23 @@
 //!
 //! A token request must not be answered before its token is durable, and
 //! one transaction (one fsync) per token caps a server at a few thousand
-//! tokens a second. So the writes on the hot path go to one writer task
-//! per store, which takes whatever has queued up (up to [`MAX_BATCH`]
-//! writes), commits it in one transaction, and only then answers every
-//! caller. If a batch fails, its writes are retried one by one so a single
-//! bad row fails only its own caller.
+//! tokens a second. So the writes on the hot path go to one writer per
+//! store, which takes whatever has queued up (up to [`MAX_BATCH`] writes),
+//! commits it in one transaction, and only then answers every caller.
 //!
-//! The batch is written set by set, not write by write: one statement
-//! rotates every grant whose refresh token is presented, one spends every
-//! code being redeemed, then one multi-row insert per table stores what the
-//! winners issue. A batch costs the same few statements whether it holds
-//! one write or two hundred.
+//! This module holds what both writers share: the jobs, their outcomes,
+//! and how a batch is gathered. How a batch is written suits each engine:
+//!
+//! - **PostgreSQL** (`postgres/writer.rs`): every statement is a round trip
+//!   to the server, so a batch is written set by set. One statement rotates
+//!   every grant whose refresh token is presented, one spends every code
+//!   being redeemed, then one multi-row insert per table stores what the
+//!   winners issue ([`spends`], [`rows`]): the same few statements whether
+//!   the batch holds one write or two hundred. If a batch fails, its writes
+//!   are retried one by one so a single bad row fails only its own caller.
+//! - **SQLite** (`sqlite/writer.rs`): statements run in-process on the
+//!   writer's own thread, so a batch is written write by write, each in a
+//!   savepoint, with prepared statements.
 
 use std::collections::{HashMap, HashSet};
 

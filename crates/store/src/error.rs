@@ -25,6 +25,9 @@ pub enum StoreError {
     WriterStopped,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The SQLite group-commit writer's connection failed.
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("cannot create the database directory {path}: {source}")]
     Io {
         path: String,
@@ -71,5 +74,20 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         StoreError::from_write(e, Conflict::Record)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error() {
+            Some(f) if f.code == ErrorCode::ConstraintViolation => match f.extended_code {
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::MissingReference,
+                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => StoreError::Conflict(Conflict::Record),
+                _ => StoreError::Sqlite(e),
+            },
+            _ => StoreError::Sqlite(e),
+        }
     }
 }

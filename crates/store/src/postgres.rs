@@ -5,12 +5,14 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 
 use crate::StoreError;
 
+mod writer;
+
 /// PostgreSQL: for several stateless Portcullis nodes behind a load balancer.
 #[derive(Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
     /// Writes use the same pool: PostgreSQL has row locks, not one writer.
-    pub(crate) writes: PgPool,
+    pub(crate) writes: crate::sql::Writes<sqlx::Postgres>,
     /// The group-commit writer (see `batch.rs`).
     pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
@@ -31,9 +33,9 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(StoreError::Database)?;
-        let writer = PostgresStore::spawn_writer(pool.clone());
+        let writer = writer::spawn(pool.clone());
         Ok(PostgresStore {
-            writes: pool.clone(),
+            writes: crate::sql::Writes::new(pool.clone(), None),
             pool,
             writer,
         })

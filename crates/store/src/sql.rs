@@ -9,6 +9,10 @@
 use protocol::token::{RowId, Verifier};
 use protocol::{GrantType, RedirectUri, ScopeSet};
 
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::StoreError;
 use crate::error::Conflict;
 
@@ -93,6 +97,69 @@ pub(crate) fn verifier(b: &[u8]) -> Result<Verifier, StoreError> {
 }
 
 /// Which unique constraint a client insert or update broke.
+/// Where a backend's single writes go (everything but the group commit's
+/// batches).
+///
+/// On SQLite they share the database's one write lock with the batch
+/// writer's own connection: `turn` is a fair, first-come lane both take
+/// before writing, so neither polls for SQLite's lock nor starves the
+/// other, and no write transaction starts while a batch is running.
+pub(crate) struct Writes<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    turn: Option<Arc<Semaphore>>,
+}
+
+impl<DB: sqlx::Database> Clone for Writes<DB> {
+    fn clone(&self) -> Writes<DB> {
+        Writes {
+            pool: self.pool.clone(),
+            turn: self.turn.clone(),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> Writes<DB> {
+    pub(crate) fn new(pool: sqlx::Pool<DB>, turn: Option<Arc<Semaphore>>) -> Writes<DB> {
+        Writes { pool, turn }
+    }
+
+    /// A write connection, once it is this caller's turn.
+    pub(crate) async fn get(&self) -> Result<WriteConnection<DB>, StoreError> {
+        let turn = match &self.turn {
+            Some(lane) => Some(
+                Arc::clone(lane)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| StoreError::WriterStopped)?,
+            ),
+            None => None,
+        };
+        Ok(WriteConnection {
+            conn: self.pool.acquire().await?,
+            _turn: turn,
+        })
+    }
+}
+
+/// A connection taken from [`Writes`]; the turn ends when it is dropped.
+pub(crate) struct WriteConnection<DB: sqlx::Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteConnection<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.conn
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteConnection<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.conn
+    }
+}
+
 pub(crate) fn client_conflict(e: sqlx::Error) -> StoreError {
     let name_clash = match &e {
         sqlx::Error::Database(db) => {
@@ -332,126 +399,6 @@ macro_rules! implement_store {
                 Ok(())
             }
 
-            /// Starts the group-commit writer for this pool.
-            fn spawn_writer(pool: sqlx::Pool<$db>) -> tokio::sync::mpsc::Sender<crate::batch::Job> {
-                let (tx, mut rx) = tokio::sync::mpsc::channel(crate::batch::QUEUE);
-                tokio::spawn(async move {
-                    let mut batch = Vec::with_capacity(crate::batch::MAX_BATCH);
-                    while crate::batch::next_batch(&mut rx, &mut batch).await {
-                        match Self::write_batch(&pool, &batch).await {
-                            Ok(outcomes) => {
-                                for (job, outcome) in batch.drain(..).zip(outcomes) {
-                                    let _ = job.reply.send(Ok(outcome));
-                                }
-                            }
-                            Err(_) => {
-                                // Find the bad write: each job on its own.
-                                for job in batch.drain(..) {
-                                    let result = Self::write_batch(&pool, std::slice::from_ref(&job))
-                                        .await
-                                        .map(|outcomes| outcomes.into_iter().next().unwrap_or(crate::batch::Written::NotSpent));
-                                    let _ = job.reply.send(result);
-                                }
-                            }
-                        }
-                    }
-                });
-                tx
-            }
-
-            /// Commits a batch in one transaction, a statement per kind of
-            /// row (see `batch.rs`); returns each job's outcome.
-            async fn write_batch(
-                pool: &sqlx::Pool<$db>,
-                jobs: &[crate::batch::Job],
-            ) -> Result<Vec<crate::batch::Written>, StoreError> {
-                let mut tx = pool.begin().await?;
-                let (grants, codes) = crate::batch::spends(jobs);
-                let mut rotated = std::collections::HashMap::new();
-                if !grants.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE grants SET generation = generation + 1, rotated_at = v.column3 FROM (",
-                    );
-                    q.push_values(&grants, |mut b, (grant, generation, now)| {
-                        b.push_bind(grant.as_bytes()).push_bind(*generation).push_bind(*now);
-                    });
-                    q.push(concat!(
-                        ") AS v WHERE grants.id = v.column1 AND grants.generation = v.column2 \
-                         AND grants.revoked_at IS NULL AND grants.expires_at > v.column3 \
-                         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
-                         RETURNING ",
-                        crate::sql::grant_columns!()
-                    ));
-                    for row in q.build().fetch_all(&mut *tx).await? {
-                        let grant = mapping::grant(&row)?;
-                        rotated.insert((grant.id, grant.generation - 1), grant);
-                    }
-                }
-                let mut spent = std::collections::HashSet::new();
-                if !codes.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE authorization_codes SET consumed_at = v.column2, grant_id = v.column3 FROM (",
-                    );
-                    q.push_values(&codes, |mut b, (code, now, grant)| {
-                        b.push_bind(code.as_bytes())
-                            .push_bind(*now)
-                            .push_bind(grant.as_bytes());
-                    });
-                    q.push(
-                        ") AS v WHERE authorization_codes.id = v.column1 \
-                         AND authorization_codes.consumed_at IS NULL RETURNING authorization_codes.id",
-                    );
-                    Self::collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
-                }
-                let rows = crate::batch::rows(jobs, &rotated, &spent);
-                Self::insert_grants(&mut *tx, &rows.grants).await?;
-                Self::insert_access(&mut *tx, &rows.access).await?;
-                Self::insert_audit(&mut *tx, &rows.events).await?;
-                if !rows.used.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE consents SET last_used_at = v.column3 FROM (");
-                    q.push_values(&rows.used, |mut b, (user, client, at)| {
-                        b.push_bind(*user).push_bind(*client).push_bind(*at);
-                    });
-                    q.push(") AS v WHERE consents.user_id = v.column1 AND consents.client_id = v.column2");
-                    q.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(rows.outcomes)
-            }
-
-            fn collect_ids(
-                rows: Vec<<$db as sqlx::Database>::Row>,
-                into: &mut std::collections::HashSet<protocol::token::RowId>,
-            ) -> Result<(), StoreError> {
-                use sqlx::Row as _;
-                for row in rows {
-                    into.insert(crate::sql::row_id(&row.try_get::<Vec<u8>, _>(0)?)?);
-                }
-                Ok(())
-            }
-
-            async fn insert_audit(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                events: &[&crate::model::AuditEvent],
-            ) -> Result<(), StoreError> {
-                if events.is_empty() {
-                    return Ok(());
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO audit_events (at, kind, user_id, client_id, ip, detail) ",
-                );
-                q.push_values(events, |mut b, e| {
-                    b.push_bind(e.at)
-                        .push_bind(&e.kind)
-                        .push_bind(&e.user_id)
-                        .push_bind(&e.client_id)
-                        .push_bind(&e.ip)
-                        .push_bind(&e.detail);
-                });
-                q.build().execute(&mut *conn).await?;
-                Ok(())
-            }
-
             async fn insert_grants(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 grants: &[&crate::model::Grant],
@@ -474,33 +421,6 @@ macro_rules! implement_store {
                         .push_bind(g.revoked_at)
                         .push_bind(g.generation)
                         .push_bind(g.rotated_at);
-                });
-                q.build().execute(&mut *conn).await?;
-                Ok(())
-            }
-
-            async fn insert_access(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                tokens: &[&crate::model::AccessToken],
-            ) -> Result<(), StoreError> {
-                if tokens.is_empty() {
-                    return Ok(());
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO access_tokens (id, verifier, grant_id, client_id, user_id, scopes, claims, \
-                     created_at, expires_at, revoked_at) ",
-                );
-                q.push_values(tokens, |mut b, t| {
-                    b.push_bind(t.id.as_bytes())
-                        .push_bind(t.verifier.as_bytes())
-                        .push_bind(t.grant_id.as_ref().map(|g| g.as_bytes()))
-                        .push_bind(&t.client_id)
-                        .push_bind(&t.user_id)
-                        .push_bind(t.scopes.to_string())
-                        .push_bind(&t.claims)
-                        .push_bind(t.created_at)
-                        .push_bind(t.expires_at)
-                        .push_bind(t.revoked_at);
                 });
                 q.build().execute(&mut *conn).await?;
                 Ok(())
@@ -529,7 +449,7 @@ macro_rules! implement_store {
         #[async_trait::async_trait]
         impl crate::Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.writes).await?;
+                sqlx::query("SELECT 1").execute(&mut *self.writes.get().await?).await?;
                 Ok(())
             }
 
@@ -540,7 +460,8 @@ macro_rules! implement_store {
                 // One transaction for the whole run, the lock taken first, so
                 // nodes starting together neither race on the bookkeeping
                 // table nor apply a migration twice.
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 if let Some(lock) = lock {
                     sqlx::query(lock).execute(&mut *tx).await?;
                 }
@@ -592,7 +513,7 @@ macro_rules! implement_store {
                 .bind(u.disabled)
                 .bind(u.created_at)
                 .bind(u.updated_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await
                 .map_err(|e| StoreError::from_write(e, crate::error::Conflict::Username))?;
                 Ok(())
@@ -618,7 +539,7 @@ macro_rules! implement_store {
                     .bind(disabled)
                     .bind(now)
                     .bind(username)
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -628,13 +549,14 @@ macro_rules! implement_store {
                     .bind(hash)
                     .bind(now)
                     .bind(username)
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
 
             async fn insert_client(&self, c: &crate::model::Client) -> Result<(), StoreError> {
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 sqlx::query(
                     "INSERT INTO clients (id, name, description, homepage, owner_id, public, secret_verifier, \
                      previous_secret_verifier, previous_secret_expires_at, grant_types, scopes, access_token_ttl, \
@@ -693,7 +615,8 @@ macro_rules! implement_store {
             }
 
             async fn update_client(&self, c: &crate::model::Client) -> Result<bool, StoreError> {
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let r = sqlx::query(
                     "UPDATE clients SET name = $2, description = $3, homepage = $4, owner_id = $5, public = $6, \
                      grant_types = $7, scopes = $8, access_token_ttl = $9, refresh_token_ttl = $10, \
@@ -738,13 +661,13 @@ macro_rules! implement_store {
                 .bind(previous.as_ref().map(|(v, _)| v.as_bytes()))
                 .bind(previous.as_ref().map(|(_, at)| *at))
                 .bind(now)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(r.rows_affected() > 0)
             }
 
             async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&self.writes).await?;
+                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&mut *self.writes.get().await?).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -757,7 +680,7 @@ macro_rules! implement_store {
                 .bind(&s.description)
                 .bind(s.required_claims.join(" "))
                 .bind(s.created_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await
                 .map_err(|e| StoreError::from_write(e, crate::error::Conflict::ScopeName))?;
                 Ok(())
@@ -773,7 +696,7 @@ macro_rules! implement_store {
             }
 
             async fn delete_scope(&self, name: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.writes).await?;
+                let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&mut *self.writes.get().await?).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -796,7 +719,7 @@ macro_rules! implement_store {
                 .bind(c.expires_at)
                 .bind(c.consumed_at)
                 .bind(c.grant_id.as_ref().map(|g| g.as_bytes()))
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -830,7 +753,7 @@ macro_rules! implement_store {
                 // `UPDATE ... RETURNING` only once the statement has run to
                 // completion, and stopping at the first row would leave the
                 // write lock held.
-                .fetch_all(&self.writes)
+                .fetch_all(&mut *self.writes.get().await?)
                 .await?;
                 if let Some(row) = won.first() {
                     return Ok(Consumed::Now(mapping::code(row)?));
@@ -870,7 +793,7 @@ macro_rules! implement_store {
             }
 
             async fn insert_grant(&self, grant: &crate::model::Grant) -> Result<(), StoreError> {
-                let mut conn = self.writes.acquire().await?;
+                let mut conn = self.writes.get().await?;
                 Self::insert_grants(&mut *conn, &[grant]).await
             }
 
@@ -921,7 +844,8 @@ macro_rules! implement_store {
             }
 
             async fn revoke_grant(&self, id: protocol::token::RowId, now: i64) -> Result<bool, StoreError> {
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let r = sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
@@ -963,7 +887,7 @@ macro_rules! implement_store {
                 let r = sqlx::query("UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -981,7 +905,7 @@ macro_rules! implement_store {
                 .bind(id.as_bytes())
                 .bind(expires_at)
                 .bind(now)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1025,7 +949,7 @@ macro_rules! implement_store {
                 .bind(d.last_polled_at)
                 .bind(d.created_at)
                 .bind(d.expires_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1061,7 +985,7 @@ macro_rules! implement_store {
                     .bind(status.as_str())
                     .bind(user_id)
                     .bind(id.as_bytes())
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(r.rows_affected() == 1)
             }
@@ -1071,13 +995,14 @@ macro_rules! implement_store {
                     .bind(now)
                     .bind(interval_secs)
                     .bind(id.as_bytes())
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(())
             }
 
             async fn redeem_device_code(&self, id: protocol::token::RowId, grant: &crate::model::Grant) -> Result<bool, StoreError> {
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let spent = sqlx::query("UPDATE device_codes SET status = 'consumed' WHERE id = $1 AND status = 'approved'")
                     .bind(id.as_bytes())
                     .execute(&mut *tx)
@@ -1103,7 +1028,7 @@ macro_rules! implement_store {
                 .bind(p.created_at)
                 .bind(p.expires_at)
                 .bind(p.consumed_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1125,7 +1050,8 @@ macro_rules! implement_store {
                 grant: &crate::model::Grant,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let spent = sqlx::query("UPDATE pairing_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
                     .bind(now)
                     .bind(id.as_bytes())
@@ -1151,7 +1077,7 @@ macro_rules! implement_store {
                 .bind(&t.name)
                 .bind(t.created_at)
                 .bind(t.last_used_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1175,7 +1101,7 @@ macro_rules! implement_store {
                 sqlx::query("UPDATE personal_access_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(id.as_bytes())
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(())
             }
@@ -1200,7 +1126,7 @@ macro_rules! implement_store {
                 let r = sqlx::query("DELETE FROM personal_access_tokens WHERE id = $1 AND user_id = $2")
                     .bind(id.as_bytes())
                     .bind(user_id)
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -1216,7 +1142,7 @@ macro_rules! implement_store {
                 .bind(s.created_at)
                 .bind(s.expires_at)
                 .bind(s.last_seen_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1232,7 +1158,7 @@ macro_rules! implement_store {
             }
 
             async fn delete_session(&self, id: protocol::token::RowId) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.as_bytes()).execute(&self.writes).await?;
+                let r = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.as_bytes()).execute(&mut *self.writes.get().await?).await?;
                 Ok(r.rows_affected() > 0)
             }
 
@@ -1262,7 +1188,7 @@ macro_rules! implement_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(c.last_used_at)
-                .execute(&self.writes)
+                .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
@@ -1281,7 +1207,8 @@ macro_rules! implement_store {
             }
 
             async fn revoke_authorization(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
-                let mut tx = self.writes.begin().await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let consent = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user_id)
                     .bind(client_id)
@@ -1321,7 +1248,7 @@ macro_rules! implement_store {
                     .bind(name)
                     .bind(candidate)
                     .bind(now)
-                    .execute(&self.writes)
+                    .execute(&mut *self.writes.get().await?)
                     .await?;
                 let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
                     .bind(name)
@@ -1370,7 +1297,7 @@ macro_rules! implement_store {
                 ];
                 let mut deleted = 0;
                 for sql in PURGE {
-                    let r = sqlx::query(*sql).bind(before).bind(limit).execute(&self.writes).await?;
+                    let r = sqlx::query(*sql).bind(before).bind(limit).execute(&mut *self.writes.get().await?).await?;
                     deleted += r.rows_affected();
                 }
                 Ok(deleted)

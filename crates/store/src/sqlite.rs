@@ -7,15 +7,18 @@ use sqlx::sqlite::{
 
 use crate::StoreError;
 
+mod writer;
+
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    /// One connection for every write. SQLite has one writer at a time;
-    /// writers queue here, in order, instead of polling for the file lock
-    /// (which sleeps up to 100 ms between tries).
-    pub(crate) writes: SqlitePool,
-    /// The group-commit writer (see `batch.rs`).
+    /// One connection for every write but the group commit's. SQLite has
+    /// one writer at a time; writers queue here, in order, with the group
+    /// commit's, instead of polling for the file lock (which sleeps up to
+    /// 100 ms between tries).
+    pub(crate) writes: crate::sql::Writes<sqlx::Sqlite>,
+    /// The group-commit writer (see `batch.rs` and `sqlite/writer.rs`).
     pub(crate) writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
 }
 
@@ -32,11 +35,8 @@ impl SqliteStore {
             // journal (to undo just itself); in memory, not in a temp file.
             .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        let path = options.get_filename().to_owned();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Only the server's user may read the database directory.
             let mut builder = std::fs::DirBuilder::new();
             builder.recursive(true);
@@ -64,10 +64,11 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::Database)?;
-        let writer = SqliteStore::spawn_writer(writes.clone());
+        let turn = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let writer = writer::spawn(&path, turn.clone())?;
         Ok(SqliteStore {
             pool,
-            writes,
+            writes: crate::sql::Writes::new(writes, Some(turn)),
             writer,
         })
     }
