@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod sealed;
+pub mod sealed_code;
 pub mod token;
 pub mod user_code;
 

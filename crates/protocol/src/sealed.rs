@@ -65,7 +65,7 @@ fn sealable(kind: Kind) -> bool {
     matches!(kind, Kind::AccessToken | Kind::RefreshToken)
 }
 
-fn mac(kind: Kind, key: &[u8]) -> hmac::Hmac<Sha256> {
+pub(crate) fn mac(kind: Kind, key: &[u8]) -> hmac::Hmac<Sha256> {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(kind.prefix().as_bytes());
     mac

@@ -5,9 +5,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
 use protocol::pkce::CodeChallenge;
-use protocol::token::{Kind, RowId, Verifier};
+use protocol::sealed_code::SealedCode;
+use protocol::token::RowId;
 use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet, redirect_uri};
-use store::{AuthorizationCode, Client, Consent, Scope, User};
+use store::{Client, Consent, Scope, User};
 
 use crate::{Origin, Service, ServiceError, secrets};
 
@@ -206,28 +207,20 @@ impl Service {
                 last_used_at: now,
             })
             .await?;
-        let id = secrets::row_id(self.clock.now_millis())?;
-        let code = secrets::credential(Kind::AuthorizationCode, id)?;
-        self.store
-            .insert_authorization_code(&AuthorizationCode {
-                id,
-                verifier: Verifier::of(&code),
-                client_id: request.client.id.clone(),
-                user_id: user.id.clone(),
-                redirect_uri: request.redirect_uri.clone(),
-                redirect_uri_given: request.redirect_uri_given,
-                scopes: granted.clone(),
-                claims: "{}".to_owned(),
-                code_challenge: request
-                    .code_challenge
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned()),
-                created_at: now,
-                expires_at: now + self.policy.code_ttl,
-                consumed_at: None,
-                grant_id: None,
-            })
-            .await?;
+        let code = self.seal_code(&SealedCode {
+            id: secrets::row_id(self.clock.now_millis())?,
+            issued_at: now,
+            expires_at: now + self.policy.code_ttl,
+            client_id: request.client.id.clone(),
+            user_id: user.id.clone(),
+            scope: granted.to_string(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_given: request.redirect_uri_given,
+            code_challenge: request
+                .code_challenge
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+        })?;
         let origin = Origin {
             user_id: Some(user.id.clone()),
             ..origin.clone()

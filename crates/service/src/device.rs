@@ -276,12 +276,12 @@ impl Service {
                     .ok_or_else(|| ServiceError::Internal("approved without a user".into()))?;
                 let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
                 let (grant, response) = self.new_issue(
+                    secrets::row_id(self.clock.now_millis())?,
                     client,
                     GrantType::DeviceCode,
                     &user_id,
                     &code.scopes,
                     bound,
-                    now,
                 )?;
                 if !self
                     .store
@@ -395,12 +395,12 @@ impl Service {
         let scopes: ScopeSet = code.scopes.intersection(&client.scopes);
         let bound = claims::bind(&self.scopes().await?, &scopes, params)?;
         let (grant, response) = self.new_issue(
+            secrets::row_id(self.clock.now_millis())?,
             client,
             GrantType::PairingCode,
             &code.user_id,
             &scopes,
             bound,
-            now,
         )?;
         match self
             .store

@@ -285,23 +285,24 @@ impl Service {
         })
     }
 
-    /// Starts a grant for a user: the grant to store, and the response
+    /// Starts a grant `id` for a user: the grant to store, and the response
     /// with its first access token and, when the client may refresh, its
     /// first refresh token (both sealed: the grant is the only row).
     pub(crate) fn new_issue(
         &self,
+        id: RowId,
         client: &Client,
         grant_type: GrantType,
         user_id: &str,
         scopes: &ScopeSet,
         claims: Claims,
-        now: i64,
     ) -> Result<(Grant, TokenResponse), ServiceError> {
+        let now = self.now();
         let refresh_ttl = client
             .refresh_token_ttl
             .unwrap_or(self.policy.refresh_token_ttl);
         let grant = Grant {
-            id: secrets::row_id(self.clock.now_millis())?,
+            id,
             client_id: client.id.clone(),
             user_id: Some(user_id.to_owned()),
             scopes: scopes.clone(),
@@ -395,11 +396,7 @@ impl Service {
     ) -> Result<TokenResponse, OAuthError> {
         let presented = params.require("code")?;
         let now = self.now();
-        let code = match token::row_id(Kind::AuthorizationCode, presented) {
-            Some(id) => db(self.store.authorization_code(id).await)?,
-            None => None,
-        };
-        let Some(code) = code.filter(|c| c.verifier.verify(presented)) else {
+        let Some(code) = self.opened_code(presented) else {
             return Err(invalid_grant("the authorization code is invalid"));
         };
         if code.client_id != client.id {
@@ -407,13 +404,15 @@ impl Service {
                 "the authorization code was issued to another client",
             ));
         }
-        if code.consumed_at.is_some() {
-            self.code_replayed(code.grant_id, client, origin).await;
-            return Err(invalid_grant(
-                "the authorization code has already been used",
-            ));
-        }
         if code.expires_at <= now {
+            // A code used again once expired is still a replay: what it
+            // issued is revoked.
+            if db(self.store.grant(code.id).await)?.is_some() {
+                self.code_replayed(Some(code.id), client, origin).await;
+                return Err(invalid_grant(
+                    "the authorization code has already been used",
+                ));
+            }
             return Err(invalid_grant("the authorization code has expired"));
         }
         match params.get("redirect_uri") {
@@ -441,14 +440,17 @@ impl Service {
             }
             (None, None) => {}
         }
-        let bound = claims::bind(&self.scopes().await?, &code.scopes, params)?;
+        let scopes = ScopeSet::parse(&code.scope)
+            .map_err(|_| invalid_grant("the authorization code is invalid"))?;
+        let bound = claims::bind(&self.scopes().await?, &scopes, params)?;
+        // The grant takes the code's id: a code issues one grant, once.
         let (grant, response) = self.new_issue(
+            code.id,
             client,
             GrantType::AuthorizationCode,
             &code.user_id,
-            &code.scopes,
+            &scopes,
             bound,
-            now,
         )?;
         // The tokens and their audit event commit together.
         let event = self.audit_event(
@@ -459,7 +461,7 @@ impl Service {
         );
         match db(self
             .store
-            .redeem_authorization_code(code.id, now, &grant, Some(&event))
+            .redeem_code(&grant, code.issued_at, Some(&event))
             .await)?
         {
             Redeemed::Issued => Ok(response),
@@ -469,7 +471,8 @@ impl Service {
                     "the authorization code has already been used",
                 ))
             }
-            Redeemed::Missing => Err(invalid_grant("the authorization code is invalid")),
+            // The user revoked the app since approving.
+            Redeemed::Missing => Err(invalid_grant("the authorization code has been revoked")),
         }
     }
 

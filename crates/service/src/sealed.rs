@@ -1,4 +1,5 @@
-//! Sealed tokens (`protocol::sealed` has the format):
+//! Sealed tokens and codes (`protocol::sealed` and `protocol::sealed_code`
+//! have the formats):
 //!
 //! - **A client's own access token** (client_credentials without claims) is
 //!   issued without a write and checked without a read.
@@ -6,6 +7,9 @@
 //!   write and checked with one read of the grant (revoked? gone?); its
 //!   refresh token names the grant's generation, and rotating it is one
 //!   conditional update of the grant.
+//!
+//! - **Authorization codes** are issued without a write and redeemed
+//!   without a read: redeeming one stores its grant under the code's id.
 //!
 //! - **Revocation** puts the token's id on a deny-list in the store until the
 //!   token expires. Every node mirrors the list in memory: a revocation
@@ -25,6 +29,7 @@ use std::time::Duration;
 
 use protocol::ScopeSet;
 use protocol::sealed::{self, GrantRef, Sealed};
+use protocol::sealed_code::{self, SealedCode};
 use protocol::token::{Kind, RowId};
 use store::Client;
 
@@ -151,6 +156,19 @@ impl Service {
         sealed::seal(kind, &token, &nonce, &self.keys.access)
             .map(|sealed| (id, sealed))
             .ok_or_else(|| ServiceError::Internal("the grant's scope is too long to seal".into()))
+    }
+
+    /// Seals an authorization code (`protocol::sealed_code` has the format).
+    pub(crate) fn seal_code(&self, code: &SealedCode) -> Result<String, ServiceError> {
+        sealed_code::seal(code, &secrets::random::<32>()?, &self.keys.access).ok_or_else(|| {
+            ServiceError::Internal("the authorization request is too long to seal".into())
+        })
+    }
+
+    /// A presented authorization code that is authentic (expiry, client and
+    /// single use are the caller's to check).
+    pub(crate) fn opened_code(&self, presented: &str) -> Option<SealedCode> {
+        sealed_code::open(presented, &self.keys.access)
     }
 
     /// A presented sealed access token that is authentic, unexpired and not

@@ -11,9 +11,10 @@
 //!
 //! - **PostgreSQL** (`postgres/writer.rs`): every statement is a round trip
 //!   to the server, so a batch is written set by set. One statement rotates
-//!   every grant whose refresh token is presented, one spends every code
-//!   being redeemed, then one multi-row insert per table stores what the
-//!   winners issue ([`spends`], [`rows`]): the same few statements whether
+//!   every grant whose refresh token is presented, one stores the grant of
+//!   every code being redeemed (under the code's id, so a code is redeemed
+//!   once), then one multi-row insert per table stores what the winners
+//!   issue ([`spends`], [`rows`]): the same few statements whether
 //!   the batch holds one write or two hundred. If a batch fails, its writes
 //!   are retried one by one so a single bad row fails only its own caller.
 //! - **SQLite** (`sqlite/writer.rs`): statements run in-process on the
@@ -48,11 +49,12 @@ pub(crate) enum Write {
         now: i64,
         event: Option<AuditEvent>,
     },
-    /// Spends the unused authorization code `code` and stores the grant it issues.
+    /// Stores the grant an authorization code issues, under the code's id,
+    /// unless a grant has that id already (the code was redeemed) or the
+    /// user's consent is gone or newer than the code.
     Redeem {
-        code: RowId,
-        now: i64,
         grant: Grant,
+        code_issued_at: i64,
         event: Option<AuditEvent>,
     },
 }
@@ -105,14 +107,14 @@ pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job
 
 /// A grant to rotate: (grant, generation presented, now).
 pub(crate) type GrantSpend = (RowId, i64, i64);
-/// A code to spend: (code, now, grant it issues).
-pub(crate) type CodeSpend = (RowId, i64, RowId);
+/// A code to spend: (the grant it issues, when the code was issued).
+pub(crate) type CodeSpend<'a> = (&'a Grant, i64);
 
 /// The single-use transitions a batch asks for, each at most once: a
 /// second write for the same generation of a grant, or the same code, in
 /// the same batch, loses to the first (as it would have had it come a
 /// moment later).
-pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend>) {
+pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend<'_>>) {
     let (mut seen_grants, mut seen_codes) = (HashSet::new(), HashSet::new());
     let (mut grants, mut codes) = (Vec::new(), Vec::new());
     for job in jobs {
@@ -126,8 +128,10 @@ pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend>) {
                 grants.push((*grant, *generation, *now));
             }
             Write::Redeem {
-                code, now, grant, ..
-            } if seen_codes.insert(*code) => codes.push((*code, *now, grant.id)),
+                grant,
+                code_issued_at,
+                ..
+            } if seen_codes.insert(grant.id) => codes.push((grant, *code_issued_at)),
             _ => {}
         }
     }
@@ -138,7 +142,6 @@ pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend>) {
 /// writes that won (or needed no transition), table by table.
 #[derive(Default)]
 pub(crate) struct Rows<'a> {
-    pub grants: Vec<&'a Grant>,
     pub access: Vec<&'a AccessToken>,
     pub events: Vec<&'a AuditEvent>,
     /// Consents whose last use to record: (user, client, when).
@@ -149,11 +152,11 @@ pub(crate) struct Rows<'a> {
 
 /// Sorts a batch's writes into rows, given the grants the rotating
 /// statement moved on (by id and the generation they were at) and the
-/// codes the spending statement spent.
+/// grants the redeeming statement stored.
 pub(crate) fn rows<'a>(
     jobs: &'a [Job],
     rotated: &'a HashMap<(RowId, i64), Grant>,
-    spent_codes: &HashSet<RowId>,
+    redeemed: &HashSet<RowId>,
 ) -> Rows<'a> {
     let mut rows = Rows::default();
     // Each transition goes to the first job that asked for it only.
@@ -181,10 +184,9 @@ pub(crate) fn rows<'a>(
                 }
                 _ => Written::NotSpent,
             },
-            Write::Redeem {
-                code, grant, event, ..
-            } if spent_codes.contains(code) && taken_codes.insert(*code) => {
-                rows.grants.push(grant);
+            Write::Redeem { grant, event, .. }
+                if redeemed.contains(&grant.id) && taken_codes.insert(grant.id) =>
+            {
                 rows.events.extend(event);
                 Written::Stored
             }
@@ -279,6 +281,6 @@ mod tests {
             ]
         );
         assert_eq!(rows.used, [("u", "c", 5)]);
-        assert!(rows.grants.is_empty() && rows.access.is_empty());
+        assert!(rows.access.is_empty());
     }
 }

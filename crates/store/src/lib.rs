@@ -81,25 +81,17 @@ pub trait Store: Send + Sync + 'static {
     async fn list_scopes(&self) -> Result<Vec<Scope>, StoreError>;
     async fn delete_scope(&self, name: &str) -> Result<bool, StoreError>;
 
-    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
-    async fn authorization_code(&self, id: RowId) -> Result<Option<AuthorizationCode>, StoreError>;
-    /// Marks a code consumed, atomically: of any number of concurrent calls
-    /// for one code, exactly one gets [`Consumed::Now`].
-    async fn consume_authorization_code(
+    /// Stores the grant an authorization code issues, under the code's id,
+    /// with `event`, in the group commit. Of any number of concurrent calls
+    /// for one code, exactly one gets [`Redeemed::Issued`]; a later one
+    /// gets [`Redeemed::Replayed`] with the grant to revoke. Nothing is
+    /// stored, and the answer is [`Redeemed::Missing`], when the user's
+    /// consent for the client is gone or was given after `code_issued_at`
+    /// (the user revoked the app since the code was issued).
+    async fn redeem_code(
         &self,
-        id: RowId,
-        now: UnixTime,
-    ) -> Result<Consumed<AuthorizationCode>, StoreError>;
-
-    /// Redeems a code and stores what it issues, in one transaction: of
-    /// any number of concurrent calls for one code, exactly one gets
-    /// [`Redeemed::Issued`]; the others learn which grant it issued.
-    /// `event` is committed with the tokens, when they are issued.
-    async fn redeem_authorization_code(
-        &self,
-        code_id: RowId,
-        now: UnixTime,
         grant: &Grant,
+        code_issued_at: UnixTime,
         event: Option<&AuditEvent>,
     ) -> Result<Redeemed, StoreError>;
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
@@ -249,9 +241,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes what expired before `before` and is no longer needed, oldest
     /// first and at most `limit` rows of each kind per call, each kind in its
     /// own short statement so no write lock is held for long: access tokens;
-    /// the redeemed codes of a grant that expired (kept until then, so a
-    /// replayed code still revokes what it issued), then the grant once
-    /// nothing refers to it; codes that issued nothing; device codes;
+    /// the grants that expired (kept until then, so a replayed code or a spent
+    /// refresh token is still recognised) once nothing refers to them; device codes;
     /// pairing codes; revoked sealed tokens' deny-list entries; sessions. Audit events are kept. Returns the rows deleted; call again
     /// until it returns 0.
     async fn purge_expired(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError>;

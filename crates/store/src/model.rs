@@ -52,39 +52,6 @@ pub struct Scope {
     pub created_at: UnixTime,
 }
 
-/// An authorization code: single use, bound to everything it was issued for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthorizationCode {
-    pub id: RowId,
-    pub verifier: Verifier,
-    pub client_id: String,
-    pub user_id: String,
-    pub redirect_uri: String,
-    /// Whether the authorization request named `redirect_uri` (then the
-    /// token request must repeat it, RFC 6749 section 4.1.3).
-    pub redirect_uri_given: bool,
-    pub scopes: ScopeSet,
-    /// JSON object of claims bound to the code.
-    pub claims: String,
-    pub code_challenge: Option<String>,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub consumed_at: Option<UnixTime>,
-    /// The grant issued when the code was redeemed.
-    pub grant_id: Option<RowId>,
-}
-
-/// What happened when a caller tried to consume a single-use record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Consumed<T> {
-    /// This call consumed it; no other call ever will.
-    Now(T),
-    /// It had been consumed before (a replay).
-    Already(T),
-    /// No such record.
-    Missing,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEvent {
     pub at: UnixTime,
@@ -146,9 +113,9 @@ pub enum Redeemed {
     /// The code was unused; it is now spent and the grant is stored.
     Issued,
     /// The code had been redeemed before; `grant_id` is what it issued.
-    Replayed {
-        grant_id: Option<RowId>,
-    },
+    Replayed { grant_id: Option<RowId> },
+    /// Nothing to redeem: no such code, or (for an authorization code) the
+    /// consent it came from is gone.
     Missing,
 }
 

@@ -29,12 +29,6 @@ macro_rules! client_columns {
          refresh_token_idle_ttl, created_at, updated_at"
     };
 }
-macro_rules! code_columns {
-    () => {
-        "id, verifier, client_id, user_id, redirect_uri, redirect_uri_given, scopes, claims, \
-         code_challenge, created_at, expires_at, consumed_at, grant_id"
-    };
-}
 macro_rules! grant_columns {
     () => {
         "id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, rotated_at"
@@ -57,8 +51,7 @@ macro_rules! pairing_columns {
     };
 }
 pub(crate) use {
-    access_columns, client_columns, code_columns, device_columns, grant_columns, pairing_columns,
-    user_columns,
+    access_columns, client_columns, device_columns, grant_columns, pairing_columns, user_columns,
 };
 
 pub(crate) fn opt_row_id(b: Option<Vec<u8>>) -> Result<Option<RowId>, StoreError> {
@@ -237,25 +230,6 @@ macro_rules! implement_store {
                     description: r.try_get("description")?,
                     required_claims: claims.split(' ').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
                     created_at: r.try_get("created_at")?,
-                })
-            }
-
-            pub(super) fn code(r: &DbRow) -> Result<AuthorizationCode, StoreError> {
-                let grant_id: Option<Vec<u8>> = r.try_get("grant_id")?;
-                Ok(AuthorizationCode {
-                    id: row_id(r.try_get("id")?)?,
-                    verifier: verifier(r.try_get("verifier")?)?,
-                    client_id: r.try_get("client_id")?,
-                    user_id: r.try_get("user_id")?,
-                    redirect_uri: r.try_get("redirect_uri")?,
-                    redirect_uri_given: r.try_get("redirect_uri_given")?,
-                    scopes: scopes(r.try_get("scopes")?)?,
-                    claims: r.try_get("claims")?,
-                    code_challenge: r.try_get("code_challenge")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    consumed_at: r.try_get("consumed_at")?,
-                    grant_id: grant_id.as_deref().map(row_id).transpose()?,
                 })
             }
 
@@ -700,94 +674,25 @@ macro_rules! implement_store {
                 Ok(r.rows_affected() > 0)
             }
 
-            async fn insert_authorization_code(&self, c: &crate::model::AuthorizationCode) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO authorization_codes (id, verifier, client_id, user_id, redirect_uri, redirect_uri_given, \
-                     scopes, claims, code_challenge, created_at, expires_at, consumed_at, grant_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(c.id.as_bytes())
-                .bind(c.verifier.as_bytes())
-                .bind(&c.client_id)
-                .bind(&c.user_id)
-                .bind(&c.redirect_uri)
-                .bind(c.redirect_uri_given)
-                .bind(c.scopes.to_string())
-                .bind(&c.claims)
-                .bind(&c.code_challenge)
-                .bind(c.created_at)
-                .bind(c.expires_at)
-                .bind(c.consumed_at)
-                .bind(c.grant_id.as_ref().map(|g| g.as_bytes()))
-                .execute(&mut *self.writes.get().await?)
-                .await?;
-                Ok(())
-            }
-
-            async fn authorization_code(
+            async fn redeem_code(
                 &self,
-                id: protocol::token::RowId,
-            ) -> Result<Option<crate::model::AuthorizationCode>, StoreError> {
-                sqlx::query(concat!("SELECT ", crate::sql::code_columns!(), " FROM authorization_codes WHERE id = $1"))
-                    .bind(id.as_bytes())
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(mapping::code)
-                    .transpose()
-            }
-
-            async fn consume_authorization_code(
-                &self,
-                id: protocol::token::RowId,
-                now: i64,
-            ) -> Result<crate::model::Consumed<crate::model::AuthorizationCode>, StoreError> {
-                use crate::model::Consumed;
-                let won = sqlx::query(concat!(
-                    "UPDATE authorization_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL RETURNING ",
-                    crate::sql::code_columns!()
-                ))
-                .bind(now)
-                .bind(id.as_bytes())
-                // `fetch_all`, not `fetch_optional`: SQLite commits an
-                // `UPDATE ... RETURNING` only once the statement has run to
-                // completion, and stopping at the first row would leave the
-                // write lock held.
-                .fetch_all(&mut *self.writes.get().await?)
-                .await?;
-                if let Some(row) = won.first() {
-                    return Ok(Consumed::Now(mapping::code(row)?));
-                }
-                let seen = sqlx::query(concat!("SELECT ", crate::sql::code_columns!(), " FROM authorization_codes WHERE id = $1"))
-                    .bind(id.as_bytes())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(match seen {
-                    Some(row) => Consumed::Already(mapping::code(&row)?),
-                    None => Consumed::Missing,
-                })
-            }
-
-            async fn redeem_authorization_code(
-                &self,
-                code_id: protocol::token::RowId,
-                now: i64,
                 grant: &crate::model::Grant,
+                code_issued_at: i64,
                 event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
-                use sqlx::Row as _;
-                let write = crate::batch::Write::Redeem { code: code_id, now, grant: grant.clone(), event: event.cloned() };
+                let write = crate::batch::Write::Redeem { grant: grant.clone(), code_issued_at, event: event.cloned() };
                 if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Redeemed::Issued);
                 }
-                // Committed before the answer came: what spent it is visible.
-                let seen = sqlx::query("SELECT grant_id FROM authorization_codes WHERE id = $1")
-                    .bind(code_id.as_bytes())
+                // Committed before the answer came: a grant under the code's
+                // id means the code was redeemed before.
+                let seen = sqlx::query("SELECT 1 FROM grants WHERE id = $1")
+                    .bind(grant.id.as_bytes())
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(match seen {
-                    Some(row) => Redeemed::Replayed { grant_id: crate::sql::opt_row_id(row.try_get("grant_id")?)? },
+                    Some(_) => Redeemed::Replayed { grant_id: Some(grant.id) },
                     None => Redeemed::Missing,
                 })
             }
@@ -1274,18 +1179,13 @@ macro_rules! implement_store {
             }
 
             async fn purge_expired(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
-                // In this order: a grant goes only after its tokens and codes.
+                // In this order: a grant goes only after its tokens.
                 const PURGE: &[&str] = &[
                     "DELETE FROM access_tokens WHERE id IN (SELECT id FROM access_tokens \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-                    "DELETE FROM authorization_codes WHERE id IN (SELECT c.id FROM grants g \
-                     JOIN authorization_codes c ON c.grant_id = g.id WHERE g.expires_at < $1 LIMIT $2)",
                     "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g WHERE g.expires_at < $1 \
                      AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = g.id) \
-                     AND NOT EXISTS (SELECT 1 FROM authorization_codes c WHERE c.grant_id = g.id) \
                      ORDER BY g.expires_at LIMIT $2)",
-                    "DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes \
-                     WHERE grant_id IS NULL AND expires_at < $1 ORDER BY expires_at LIMIT $2)",
                     "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
                     "DELETE FROM pairing_codes WHERE id IN (SELECT id FROM pairing_codes \

@@ -8,9 +8,8 @@ use protocol::token::{RowId, Verifier};
 use protocol::{GrantType, RedirectUri, ScopeSet};
 use store::testing::{Backend, TestDatabase};
 use store::{
-    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, Consumed, DeviceCode,
-    DeviceStatus, Grant, PairingCode, Redeemed, Scope, Session, StandingGrant, Store, StoreError,
-    User,
+    AccessToken, AuditEvent, Client, Consent, DeviceCode, DeviceStatus, Grant, PairingCode,
+    Redeemed, Scope, Session, StandingGrant, Store, StoreError, User,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -21,7 +20,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let store = store::connect(&db.url).await.expect("connect");
     assert_eq!(
         store.migrate().await.expect("migrate"),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
     Some((db, store))
 }
@@ -59,24 +58,6 @@ fn client(id: &str, owner: Option<&str>) -> Client {
         refresh_token_idle_ttl: None,
         created_at: 1_000,
         updated_at: 1_000,
-    }
-}
-
-fn code(id: u8, client_id: &str, user_id: &str) -> AuthorizationCode {
-    AuthorizationCode {
-        id: RowId::new(1_000_000 + u64::from(id), [id; 10]),
-        verifier: Verifier::of(&format!("pc_ac_{id}")),
-        client_id: client_id.to_owned(),
-        user_id: user_id.to_owned(),
-        redirect_uri: "https://app.test/cb".to_owned(),
-        redirect_uri_given: true,
-        scopes: ScopeSet::parse("read").unwrap(),
-        claims: "{}".to_owned(),
-        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
-        created_at: 1_000,
-        expires_at: 1_060,
-        consumed_at: None,
-        grant_id: None,
     }
 }
 
@@ -218,78 +199,63 @@ async fn scopes(store: Arc<dyn Store>) {
     assert!(store.list_scopes().await.unwrap().is_empty());
 }
 
-async fn codes_are_consumed_once(store: Arc<dyn Store>) {
+/// A code's grant is stored under the code's id, once, and only while the
+/// consent the code came from stands.
+async fn a_code_is_redeemed_once_while_its_consent_stands(store: Arc<dyn Store>) {
     store.insert_user(&user("alice")).await.unwrap();
     store.insert_client(&client("c1", None)).await.unwrap();
-    let c = code(1, "c1", "u-alice");
-    store.insert_authorization_code(&c).await.unwrap();
-    let Consumed::Now(got) = store.consume_authorization_code(c.id, 1_010).await.unwrap() else {
-        panic!("the first consumption wins");
+    let g = grant_of(1, "c1", "u-alice");
+    // No consent: nothing to redeem.
+    assert_eq!(
+        store.redeem_code(&g, 1_000, None).await.unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(store.grant(g.id).await.unwrap(), None);
+    store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    // A consent given after the code was issued is not the one it came from.
+    assert_eq!(
+        store.redeem_code(&g, 999, None).await.unwrap(),
+        Redeemed::Missing
+    );
+    let event = AuditEvent {
+        at: 1_010,
+        kind: "token.issued".to_owned(),
+        user_id: None,
+        client_id: Some("c1".to_owned()),
+        ip: None,
+        detail: "grant=authorization_code".to_owned(),
     };
     assert_eq!(
-        got,
-        AuthorizationCode {
-            consumed_at: Some(1_010),
-            ..c.clone()
+        store.redeem_code(&g, 1_000, Some(&event)).await.unwrap(),
+        Redeemed::Issued
+    );
+    assert_eq!(store.grant(g.id).await.unwrap(), Some(g.clone()));
+    assert_eq!(
+        store.redeem_code(&g, 1_000, Some(&event)).await.unwrap(),
+        Redeemed::Replayed {
+            grant_id: Some(g.id)
         }
     );
-    assert!(matches!(
-        store.consume_authorization_code(c.id, 1_011).await.unwrap(),
-        Consumed::Already(AuthorizationCode {
-            consumed_at: Some(1_010),
-            ..
-        })
-    ));
-    let missing = RowId::new(5, [5; 10]);
+    let events = store.recent_audit_events(10).await.unwrap();
     assert_eq!(
-        store
-            .consume_authorization_code(missing, 1_011)
-            .await
-            .unwrap(),
-        Consumed::Missing
+        events.iter().filter(|e| e.kind == "token.issued").count(),
+        1,
+        "{events:?}"
     );
-}
-
-async fn concurrent_consumption_has_one_winner(store: Arc<dyn Store>) {
-    store.insert_user(&user("alice")).await.unwrap();
-    store.insert_client(&client("c1", None)).await.unwrap();
-    let c = code(2, "c1", "u-alice");
-    store.insert_authorization_code(&c).await.unwrap();
-    let barrier = Arc::new(tokio::sync::Barrier::new(50));
-    let attempts: Vec<_> = (0..50)
-        .map(|i| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.consume_authorization_code(c.id, 2_000 + i).await
-            })
-        })
-        .collect();
-    let mut now = 0;
-    let mut already = 0;
-    for attempt in attempts {
-        match attempt
+    // Revoked since: the consent is gone.
+    let other = grant_of(2, "c1", "u-alice");
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_020)
             .await
             .unwrap()
-            .expect("no attempt fails with an error")
-        {
-            Consumed::Now(_) => now += 1,
-            Consumed::Already(_) => already += 1,
-            Consumed::Missing => panic!("the code exists"),
-        }
-    }
-    assert_eq!((now, already), (1, 49));
-}
-
-async fn deleting_a_client_deletes_its_codes(store: Arc<dyn Store>) {
-    store.insert_user(&user("alice")).await.unwrap();
-    store.insert_client(&client("c1", None)).await.unwrap();
-    let c = code(3, "c1", "u-alice");
-    store.insert_authorization_code(&c).await.unwrap();
-    store.delete_client("c1").await.unwrap();
+    );
     assert_eq!(
-        store.consume_authorization_code(c.id, 1_010).await.unwrap(),
-        Consumed::Missing
+        store.redeem_code(&other, 1_000, None).await.unwrap(),
+        Redeemed::Missing
     );
 }
 
@@ -370,54 +336,47 @@ fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
 
 async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
-    let c = code(4, "c1", "u-alice");
-    store.insert_authorization_code(&c).await.unwrap();
+    store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    let code_grant = grant_of(100, "c1", "u-alice");
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let attempts: Vec<_> = (0..50u64)
-        .map(|i| {
-            let (store, barrier) = (store.clone(), barrier.clone());
+        .map(|_| {
+            let (store, barrier, g) = (store.clone(), barrier.clone(), code_grant.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store
-                    .redeem_authorization_code(
-                        c.id,
-                        1_010,
-                        &grant_of(100 + i * 3, "c1", "u-alice"),
-                        None,
-                    )
-                    .await
+                store.redeem_code(&g, 1_000, None).await
             })
         })
         .collect();
-    let mut issued = Vec::new();
+    let mut issued = 0;
     let mut replays = Vec::new();
-    for (i, attempt) in attempts.into_iter().enumerate() {
+    for attempt in attempts {
         match attempt
             .await
             .unwrap()
             .expect("no attempt fails with an error")
         {
-            Redeemed::Issued => issued.push(i as u64),
+            Redeemed::Issued => issued += 1,
             Redeemed::Replayed { grant_id } => replays.push(grant_id),
-            Redeemed::Missing => panic!("the code exists"),
+            Redeemed::Missing => panic!("the consent stands"),
         }
     }
-    assert_eq!(issued.len(), 1);
-    let winner = rid(100 + issued[0] * 3);
+    assert_eq!(issued, 1);
+    let winner = code_grant.id;
     assert_eq!(replays.len(), 49);
     assert!(
         replays.iter().all(|g| *g == Some(winner)),
-        "every replay names the winner's grant"
+        "every replay names the code's grant"
     );
     let grant = store
         .grant(winner)
         .await
         .unwrap()
-        .expect("the winner's grant is stored");
+        .expect("the code's grant is stored");
     assert_eq!(grant.revoked_at, None);
-    // A loser's grant was never stored.
-    let loser = (0..50u64).find(|i| *i != issued[0]).unwrap();
-    assert_eq!(store.grant(rid(100 + loser * 3)).await.unwrap(), None);
 
     // Revoking the grant revokes it and every access token stored for it.
     let stored = access(99, Some(winner), "c1", Some("u-alice"));
@@ -533,14 +492,10 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         .put_consent(&consent_to_read("u-alice", 1_000))
         .await
         .unwrap();
-    // 30 live grants and 30 unused codes.
+    // 30 live grants; 30 codes will be redeemed.
     for n in 0..30u64 {
         store
             .insert_grant(&grant_of(10_000 + n, "c1", "u-alice"))
-            .await
-            .unwrap();
-        store
-            .insert_authorization_code(&code(100 + n as u8, "c1", "u-alice"))
             .await
             .unwrap();
     }
@@ -559,9 +514,8 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         }
         let (s, b) = (store.clone(), barrier.clone());
         redemptions.push(tokio::spawn(async move {
-            let c = code(100 + n as u8, "c1", "u-alice");
             b.wait().await;
-            s.redeem_authorization_code(c.id, 1_010, &grant_of(30_000 + n, "c1", "u-alice"), None)
+            s.redeem_code(&grant_of(30_000 + n, "c1", "u-alice"), 1_000, None)
                 .await
         }));
         let (s, b) = (store.clone(), barrier.clone());
@@ -592,12 +546,6 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         assert_eq!(r.await.unwrap().unwrap(), Redeemed::Issued);
         let grant = rid(30_000 + n as u64);
         assert!(store.grant(grant).await.unwrap().is_some());
-        let c = store
-            .authorization_code(code(100 + n as u8, "c1", "u-alice").id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((c.consumed_at, c.grant_id), (Some(1_010), Some(grant)));
     }
     for i in inserts {
         let (n, result) = i.await.unwrap();
@@ -941,17 +889,16 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     with_alice_and_client(&store).await;
     let now = 10_000;
 
-    // Grant A expired at 5,000 (after a rotation): its code, its stored
+    store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    // Grant A (from a code) expired at 5,000 (after a rotation): its stored
     // access token and itself go.
     let mut a = grant_of(100, "c1", "u-alice");
     a.expires_at = 5_000;
-    let code_a = code(1, "c1", "u-alice");
-    store.insert_authorization_code(&code_a).await.unwrap();
     assert_eq!(
-        store
-            .redeem_authorization_code(code_a.id, 1_010, &a, None)
-            .await
-            .unwrap(),
+        store.redeem_code(&a, 1_000, None).await.unwrap(),
         Redeemed::Issued
     );
     assert!(
@@ -966,15 +913,10 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
         .await
         .unwrap();
 
-    // Grant B lives until 100,000: it stays with its code, so presenting a
+    // Grant B lives until 100,000: it stays, so presenting its code or a
     // spent refresh token of it is still reuse; its expired access token goes.
     let b = grant_of(200, "c1", "u-alice");
-    let code_b = code(2, "c1", "u-alice");
-    store.insert_authorization_code(&code_b).await.unwrap();
-    store
-        .redeem_authorization_code(code_b.id, 1_010, &b, None)
-        .await
-        .unwrap();
+    store.redeem_code(&b, 1_000, None).await.unwrap();
     assert!(
         store
             .rotate_grant(rid(200), 0, 2_000, None)
@@ -987,18 +929,12 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
         .await
         .unwrap();
 
-    // Client tokens, codes that issued nothing, sessions, device and pairing codes.
+    // Client tokens, sessions, device and pairing codes.
     let expired_token = access(300, None, "c1", None);
     let mut live_token = access(301, None, "c1", None);
     live_token.expires_at = 20_000;
     for t in [&expired_token, &live_token] {
         store.insert_access_token(t, None).await.unwrap();
-    }
-    let unused_expired = code(3, "c1", "u-alice");
-    let mut unused_live = code(4, "c1", "u-alice");
-    unused_live.expires_at = 20_000;
-    for c in [&unused_expired, &unused_live] {
-        store.insert_authorization_code(c).await.unwrap();
     }
     let session = |n: u64, expires_at: i64| Session {
         id: rid(n),
@@ -1051,7 +987,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     let (mut calls, mut deleted) = (0, 0);
     loop {
         let n = store.purge_expired(now, 1).await.unwrap();
-        assert!(n <= 9, "at most one row of each kind per call, got {n}");
+        assert!(n <= 7, "at most one row of each kind per call, got {n}");
         if n == 0 {
             break;
         }
@@ -1059,32 +995,26 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
         deleted += n;
     }
     assert!(calls > 1);
-    // A: code, access token, grant; B: access token;
-    // 1 client token, 1 unused code, 1 session, 1 device code, 1 pairing code.
-    assert_eq!(deleted, 3 + 1 + 5);
+    // A: access token, grant; B: access token;
+    // 1 client token, 1 session, 1 device code, 1 pairing code.
+    assert_eq!(deleted, 2 + 1 + 4);
 
     assert_eq!(store.grant(rid(100)).await.unwrap(), None);
-    assert_eq!(store.authorization_code(code_a.id).await.unwrap(), None);
 
     let kept = store.grant(rid(200)).await.unwrap().unwrap();
     assert_eq!((kept.generation, kept.rotated_at), (1, Some(2_000)));
-    assert!(store.authorization_code(code_b.id).await.unwrap().is_some());
+    assert_eq!(
+        store.redeem_code(&b, 1_000, None).await.unwrap(),
+        Redeemed::Replayed {
+            grant_id: Some(rid(200))
+        },
+        "its code is still recognised"
+    );
     for id in [101, 201, 300] {
         assert_eq!(store.access_token(rid(id)).await.unwrap(), None);
     }
 
     assert!(store.access_token(rid(301)).await.unwrap().is_some());
-    assert_eq!(
-        store.authorization_code(unused_expired.id).await.unwrap(),
-        None
-    );
-    assert!(
-        store
-            .authorization_code(unused_live.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
     assert_eq!(store.session(rid(400)).await.unwrap(), None);
     assert!(store.session(rid(401)).await.unwrap().is_some());
     assert_eq!(store.device_code(rid(500)).await.unwrap(), None);
@@ -1101,7 +1031,6 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     // Once grant B expires too, the rest of it goes.
     while store.purge_expired(200_000, 100).await.unwrap() > 0 {}
     assert_eq!(store.grant(rid(200)).await.unwrap(), None);
-    assert_eq!(store.authorization_code(code_b.id).await.unwrap(), None);
 }
 
 async fn sealed_access_tokens_are_revoked_by_a_deny_list(store: Arc<dyn Store>) {
@@ -1167,9 +1096,7 @@ conformance!(
     users,
     clients,
     scopes,
-    codes_are_consumed_once,
-    concurrent_consumption_has_one_winner,
-    deleting_a_client_deletes_its_codes,
+    a_code_is_redeemed_once_while_its_consent_stands,
     audit_events,
     concurrent_code_redemption_issues_once,
     concurrent_refresh_rotation_rotates_once,

@@ -524,9 +524,85 @@ async fn concurrent_redemptions_of_one_code_have_one_winner(backend: Backend) {
     );
 }
 
+/// A code is only as good as the consent it came from: once the user
+/// revokes the app on Connections, the unredeemed code is refused. A code
+/// with any character changed is never accepted.
+async fn a_code_dies_with_its_consent_and_cannot_be_forged(backend: Backend) {
+    let f = fixture(backend).await;
+    sign_in(&f).await;
+    let (url, _) = oauth_client(&f)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .url();
+    let exchange = |code: String| {
+        let (url, id, secret) = (
+            f.server.url("/oauth2/token"),
+            f.id.clone(),
+            f.secret.clone(),
+        );
+        async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.test/cb"),
+            ];
+            let response = post_form(&url, Some((&id, &secret)), &form).await;
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let code = query_param(&authorize(&f, url.as_str(), "approve", None).await, "code").unwrap();
+    let mut forged = code.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let (status, body) = exchange(String::from_utf8(forged).unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let page = f
+        .browser
+        .get(f.server.url("/account/connections"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let revoked = f
+        .browser
+        .post(
+            f.server
+                .url(&format!("/account/connections/{}/revoke", f.id)),
+        )
+        .form(&[("csrf_token", field(&page, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 303);
+    let (status, body) = exchange(code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert_eq!(
+        body["error_description"],
+        "the authorization code has been revoked"
+    );
+
+    // Approving again gives a code that works.
+    let code = query_param(&authorize(&f, url.as_str(), "approve", None).await, "code").unwrap();
+    let (status, body) = exchange(code).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 both_backends!(
     code_flow_with_pkce_refresh_and_replay,
     the_user_chooses_scopes_or_denies,
     authorization_errors_never_redirect_to_unverified_uris,
     concurrent_redemptions_of_one_code_have_one_winner,
+    a_code_dies_with_its_consent_and_cannot_be_forged,
 );

@@ -5,7 +5,6 @@
 
 use tokio::sync::mpsc;
 
-use super::PostgresStore;
 use crate::StoreError;
 use crate::batch::{Job, Written};
 
@@ -89,24 +88,36 @@ async fn write_batch(
             rotated.insert((grant.id, grant.generation - 1), grant);
         }
     }
-    let mut spent = std::collections::HashSet::new();
+    let mut redeemed = std::collections::HashSet::new();
     if !codes.is_empty() {
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "UPDATE authorization_codes SET consumed_at = v.column2, grant_id = v.column3 FROM (",
-        );
-        q.push_values(&codes, |mut b, (code, now, grant)| {
-            b.push_bind(code.as_bytes())
-                .push_bind(*now)
-                .push_bind(grant.as_bytes());
+        // Stored only while the consent the code came from stands.
+        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+            "INSERT INTO grants (",
+            crate::sql::grant_columns!(),
+            ") SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+             v.column8, v.column9, v.column10 FROM ("
+        ));
+        q.push_values(&codes, |mut b, (g, code_issued_at)| {
+            b.push_bind(g.id.as_bytes())
+                .push_bind(&g.client_id)
+                .push_bind(&g.user_id)
+                .push_bind(g.scopes.to_string())
+                .push_bind(&g.claims)
+                .push_bind(g.created_at)
+                .push_bind(g.expires_at)
+                .push_bind(g.revoked_at)
+                .push_bind(g.generation)
+                .push_bind(g.rotated_at)
+                .push_bind(*code_issued_at);
         });
         q.push(
-            ") AS v WHERE authorization_codes.id = v.column1 \
-                 AND authorization_codes.consumed_at IS NULL RETURNING authorization_codes.id",
+            ") AS v WHERE EXISTS (SELECT 1 FROM consents c WHERE c.user_id = v.column3 \
+             AND c.client_id = v.column2 AND c.created_at <= v.column11) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
         );
-        collect_ids(q.build().fetch_all(&mut *tx).await?, &mut spent)?;
+        collect_ids(q.build().fetch_all(&mut *tx).await?, &mut redeemed)?;
     }
-    let rows = crate::batch::rows(jobs, &rotated, &spent);
-    PostgresStore::insert_grants(&mut tx, &rows.grants).await?;
+    let rows = crate::batch::rows(jobs, &rotated, &redeemed);
     insert_access(&mut tx, &rows.access).await?;
     insert_audit(&mut tx, &rows.events).await?;
     if !rows.used.is_empty() {

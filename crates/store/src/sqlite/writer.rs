@@ -161,21 +161,35 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
             Ok(Written::Rotated(Box::new(grant)))
         }
         Write::Redeem {
-            code,
-            now,
-            grant,
+            grant: g,
+            code_issued_at,
             event,
         } => {
-            let spent = conn
-                .prepare_cached(
-                    "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
-                     WHERE id = ?1 AND consumed_at IS NULL",
-                )?
-                .execute(params![code.as_bytes(), now, grant.id.as_bytes()])?;
-            if spent == 0 {
+            // Stored only while the consent the code came from stands.
+            let stored = conn
+                .prepare_cached(concat!(
+                    "INSERT INTO grants (",
+                    grant_columns!(),
+                    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM consents \
+                     WHERE user_id = ?3 AND client_id = ?2 AND created_at <= ?11) \
+                     ON CONFLICT (id) DO NOTHING"
+                ))?
+                .execute(params![
+                    g.id.as_bytes(),
+                    g.client_id,
+                    g.user_id,
+                    g.scopes.to_string(),
+                    g.claims,
+                    g.created_at,
+                    g.expires_at,
+                    g.revoked_at,
+                    g.generation,
+                    g.rotated_at,
+                    code_issued_at,
+                ])?;
+            if stored == 0 {
                 return Ok(Written::NotSpent);
             }
-            insert_grant(conn, grant)?;
             if let Some(event) = event {
                 insert_event(conn, event)?;
             }
@@ -228,27 +242,6 @@ impl GrantRow {
             rotated_at: self.rotated_at,
         })
     }
-}
-
-fn insert_grant(conn: &Connection, g: &Grant) -> rusqlite::Result<()> {
-    conn.prepare_cached(concat!(
-        "INSERT INTO grants (",
-        grant_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-    ))?
-    .execute(params![
-        g.id.as_bytes(),
-        g.client_id,
-        g.user_id,
-        g.scopes.to_string(),
-        g.claims,
-        g.created_at,
-        g.expires_at,
-        g.revoked_at,
-        g.generation,
-        g.rotated_at,
-    ])?;
-    Ok(())
 }
 
 fn insert_access(conn: &Connection, t: &AccessToken) -> rusqlite::Result<()> {
