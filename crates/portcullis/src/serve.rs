@@ -7,7 +7,7 @@ use anyhow::Context;
 use service::Service;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use web::{AppState, WebConfig};
+use web::{AppState, Shared, WebConfig};
 
 use crate::config::Settings;
 
@@ -53,14 +53,14 @@ pub async fn start(service: Service, settings: &Settings) -> anyhow::Result<Runn
     let purge = service.spawn_purge(service::purge::PURGE_INTERVAL);
     let upkeep = service.spawn_sealed_upkeep();
     let upkept = service.clone();
-    let state = AppState {
+    let state = AppState::new(Shared {
         service,
-        config: Arc::new(WebConfig {
+        config: WebConfig {
             issuer: issuer.clone(),
-        }),
-        pages: Arc::new(pages),
+        },
+        pages,
         dialect: Arc::clone(&settings.dialect),
-    };
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(web::serve(listener, state, async {
         let _ = stopped.await;

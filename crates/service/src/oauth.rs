@@ -10,6 +10,7 @@ use protocol::{ErrorCode, GrantType, OAuthError, Params, ScopeSet};
 use store::{AccessToken, Client, Grant, Redeemed, StandingGrant, User};
 
 use crate::claims::{self, Claims};
+use crate::sealed::Counted;
 use crate::{Origin, Service, ServiceError, secrets};
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -517,17 +518,20 @@ impl Service {
             .map_err(|_| invalid_grant("the refresh token is invalid"))?;
         let scope = requested_scope(params, &full)?.unwrap_or(full);
         let rotated = if old.expires_at > now {
-            let event =
-                self.audit_event("token.refreshed", origin, Some(&client.id), String::new());
             db(self
                 .store
-                .rotate_grant(grant_ref.id, grant_ref.generation, now, Some(&event))
+                .rotate_grant(grant_ref.id, grant_ref.generation, now, None)
                 .await)?
         } else {
             None
         };
         match rotated {
-            Some(grant) => Ok(self.rotated_pair(client, &grant, &scope, presented)?.0),
+            Some(grant) => {
+                // Audited in aggregate, like client_credentials issuance.
+                self.issued
+                    .record(Counted::Rotation, &client.id, origin.ip.as_deref());
+                Ok(self.rotated_pair(client, &grant, &scope, presented)?.0)
+            }
             None => {
                 self.refresh_refused(client, &old, grant_ref, presented, scope, origin)
                     .await

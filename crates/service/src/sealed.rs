@@ -19,9 +19,10 @@
 //!   from the client cache (at once on the node that deleted it, within
 //!   `client_cache_ttl` elsewhere).
 //! - **Issuance is audited in aggregate.** Nothing is stored per token, so
-//!   each node counts the tokens per client and address and writes one
-//!   `token.issued` event per pair every [`AUDIT_INTERVAL`] (and when it
-//!   stops).
+//!   each node counts client_credentials tokens and refresh rotations per
+//!   client and address and writes one `token.issued` or `token.refreshed`
+//!   event per pair every [`AUDIT_INTERVAL`] (and when it stops). A
+//!   rotation's grant records the latest one itself.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
@@ -66,20 +67,49 @@ impl DenyList {
     }
 }
 
-/// Tokens issued since the last flush, by client and then address (`""`
-/// when unknown). Keys are allocated once per pair, not per token.
+/// What the issuance log counts instead of writing an event each time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Counted {
+    /// A sealed client_credentials access token.
+    ClientToken,
+    /// A refresh-token rotation (the grant itself records the latest).
+    Rotation,
+}
+
+impl Counted {
+    fn kind(self) -> &'static str {
+        match self {
+            Counted::ClientToken => "token.issued",
+            Counted::Rotation => "token.refreshed",
+        }
+    }
+
+    fn detail(self, count: u64) -> String {
+        match self {
+            Counted::ClientToken => format!("grant=client_credentials sealed count={count}"),
+            Counted::Rotation => format!("grant=refresh_token count={count}"),
+        }
+    }
+}
+
+/// What was issued since the last flush, by kind, client and then address
+/// (`""` when unknown). Keys are allocated once per triple, not per token.
+/// Counts by kind, client and address.
+type Counts = HashMap<Counted, HashMap<String, HashMap<String, u64>>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct IssuanceLog {
-    counts: Mutex<HashMap<String, HashMap<String, u64>>>,
+    counts: Mutex<Counts>,
 }
 
 impl IssuanceLog {
-    fn record(&self, client_id: &str, ip: Option<&str>) {
+    pub(crate) fn record(&self, what: Counted, client_id: &str, ip: Option<&str>) {
         let ip = ip.unwrap_or("");
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let per_ip = match counts.get_mut(client_id) {
+        let per_client = counts.entry(what).or_default();
+        let per_ip = match per_client.get_mut(client_id) {
             Some(per_ip) => per_ip,
-            None => counts.entry(client_id.to_owned()).or_default(),
+            None => per_client.entry(client_id.to_owned()).or_default(),
         };
         match per_ip.get_mut(ip) {
             Some(n) => *n += 1,
@@ -89,7 +119,7 @@ impl IssuanceLog {
         }
     }
 
-    fn take(&self) -> HashMap<String, HashMap<String, u64>> {
+    fn take(&self) -> Counts {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -120,7 +150,8 @@ impl Service {
             &self.keys.access,
         );
         if sealed.is_some() {
-            self.issued.record(&client.id, origin.ip.as_deref());
+            self.issued
+                .record(Counted::ClientToken, &client.id, origin.ip.as_deref());
         }
         Ok(sealed)
     }
@@ -222,21 +253,18 @@ impl Service {
         Ok(())
     }
 
-    /// Writes the aggregated issuance events counted so far.
+    /// Writes the aggregated issuance and rotation events counted so far.
     pub async fn flush_issuance_log(&self) {
-        for (client_id, per_ip) in self.issued.take() {
-            for (ip, count) in per_ip {
-                let origin = Origin {
-                    user_id: None,
-                    ip: (!ip.is_empty()).then_some(ip),
-                };
-                self.audit(
-                    "token.issued",
-                    &origin,
-                    Some(&client_id),
-                    format!("grant=client_credentials sealed count={count}"),
-                )
-                .await;
+        for (what, per_client) in self.issued.take() {
+            for (client_id, per_ip) in per_client {
+                for (ip, count) in per_ip {
+                    let origin = Origin {
+                        user_id: None,
+                        ip: (!ip.is_empty()).then_some(ip),
+                    };
+                    self.audit(what.kind(), &origin, Some(&client_id), what.detail(count))
+                        .await;
+                }
             }
         }
     }

@@ -144,8 +144,6 @@ pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend<'_>>) {
 pub(crate) struct Rows<'a> {
     pub access: Vec<&'a AccessToken>,
     pub events: Vec<&'a AuditEvent>,
-    /// Consents whose last use to record: (user, client, when).
-    pub used: Vec<(&'a str, &'a str, i64)>,
     /// Each job's outcome, in order.
     pub outcomes: Vec<Written>,
 }
@@ -171,15 +169,11 @@ pub(crate) fn rows<'a>(
             Write::Rotate {
                 grant,
                 generation,
-                now,
                 event,
+                ..
             } => match rotated.get(&(*grant, *generation)) {
                 Some(g) if taken_grants.insert((*grant, *generation)) => {
                     rows.events.extend(event);
-                    // A refresh is the app using its access: Connections shows it.
-                    if let Some(user) = &g.user_id {
-                        rows.used.push((user, &g.client_id, *now));
-                    }
                     Written::Rotated(Box::new(g.clone()))
                 }
                 _ => Written::NotSpent,
@@ -194,12 +188,6 @@ pub(crate) fn rows<'a>(
         };
         rows.outcomes.push(outcome);
     }
-    // One update per consent, with its latest use: a join that names a row
-    // twice updates it from either (the databases pick one arbitrarily).
-    rows.used
-        .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
-    rows.used
-        .dedup_by(|later, kept| (later.0, later.1) == (kept.0, kept.1));
     rows
 }
 
@@ -244,24 +232,6 @@ mod tests {
     }
 
     #[test]
-    fn each_consent_is_touched_once_with_its_latest_use() {
-        let jobs = [rotate_at(1, 0, 7), rotate_at(2, 0, 9), rotate_at(3, 0, 8)];
-        let rotated = HashMap::from([
-            ((id(1), 0), grant(1, 1)),
-            ((id(2), 0), grant(2, 1)),
-            (
-                (id(3), 0),
-                Grant {
-                    client_id: "d".into(),
-                    ..grant(3, 1)
-                },
-            ),
-        ]);
-        let rows = rows(&jobs, &rotated, &HashSet::new());
-        assert_eq!(rows.used, [("u", "c", 9), ("u", "d", 8)]);
-    }
-
-    #[test]
     fn a_generation_named_twice_in_one_batch_is_spent_for_the_first_write_only() {
         let jobs = [rotate(1, 0), rotate(1, 0), rotate(2, 3), rotate(1, 1)];
         let (grants, codes) = spends(&jobs);
@@ -280,7 +250,6 @@ mod tests {
                 Written::NotSpent
             ]
         );
-        assert_eq!(rows.used, [("u", "c", 5)]);
         assert!(rows.access.is_empty());
     }
 }

@@ -1099,9 +1099,14 @@ macro_rules! implement_store {
             }
 
             async fn list_consents(&self, user_id: &str) -> Result<Vec<crate::model::Consent>, StoreError> {
+                // A consent was last used when it was given, renewed or
+                // (the latest rotation of its grants) refreshed.
                 sqlx::query(
-                    "SELECT user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
-                     WHERE user_id = $1 ORDER BY last_used_at DESC, client_id",
+                    "SELECT c.user_id, c.client_id, c.scopes, c.created_at, c.updated_at, \
+                     CASE WHEN r.at > c.last_used_at THEN r.at ELSE c.last_used_at END AS last_used_at \
+                     FROM consents c LEFT JOIN (SELECT client_id, MAX(rotated_at) AS at FROM grants \
+                     WHERE user_id = $1 GROUP BY client_id) r ON r.client_id = c.client_id \
+                     WHERE c.user_id = $1 ORDER BY last_used_at DESC, c.client_id",
                 )
                 .bind(user_id)
                 .fetch_all(&self.pool)
@@ -1136,8 +1141,13 @@ macro_rules! implement_store {
             async fn client_usage(&self, owner_id: &str) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(
-                    "SELECT c.client_id, COUNT(*) AS users, MAX(c.last_used_at) AS last_used_at FROM consents c \
-                     JOIN clients k ON k.id = c.client_id WHERE k.owner_id = $1 GROUP BY c.client_id",
+                    "SELECT c.client_id, COUNT(*) AS users, \
+                     MAX(CASE WHEN r.at > c.last_used_at THEN r.at ELSE c.last_used_at END) AS last_used_at \
+                     FROM consents c JOIN clients k ON k.id = c.client_id \
+                     LEFT JOIN (SELECT g.user_id, g.client_id, MAX(g.rotated_at) AS at FROM grants g \
+                     JOIN clients o ON o.id = g.client_id WHERE o.owner_id = $1 \
+                     GROUP BY g.user_id, g.client_id) r ON r.user_id = c.user_id AND r.client_id = c.client_id \
+                     WHERE k.owner_id = $1 GROUP BY c.client_id",
                 )
                 .bind(owner_id)
                 .fetch_all(&self.pool)

@@ -561,9 +561,21 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
             assert!(stored.is_some());
         }
     }
-    // A rotation is the app using its access.
-    let consent = store.consent("u-alice", "c1").await.unwrap().unwrap();
-    assert_eq!(consent.last_used_at, 1_700);
+    // A rotation is the app using its access: Connections and the
+    // developer's usage show it.
+    let listed = store.list_consents("u-alice").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, 1_700);
+    assert_eq!(
+        store
+            .consent("u-alice", "c1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        1_000,
+        "the consent row itself is not written by a rotation"
+    );
 }
 
 async fn access_tokens(store: Arc<dyn Store>) {
@@ -802,6 +814,22 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
     assert_eq!(
         store.client_usage("u-alice").await.unwrap(),
         vec![("c1".to_owned(), 2, Some(1_300))]
+    );
+    // A refresh of alice's grant is a use too; two grants still count one user.
+    for n in [1, 2] {
+        store
+            .insert_grant(&grant_of(n, "c1", "u-alice"))
+            .await
+            .unwrap();
+    }
+    store
+        .rotate_grant(rid(2), 0, 1_500, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.client_usage("u-alice").await.unwrap(),
+        vec![("c1".to_owned(), 2, Some(1_500))]
     );
 }
 

@@ -31,14 +31,32 @@ pub struct WebConfig {
     pub issuer: String,
 }
 
-/// Shared by every handler; cheap to clone.
+/// Shared by every handler. Every request clones it (axum hands each
+/// handler its own copy), so it is one `Arc`: one reference count touched
+/// per request rather than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares; its fields read through the state.
+pub struct Shared {
     pub service: Service,
-    pub config: Arc<WebConfig>,
-    pub pages: Arc<ui::Pages>,
+    pub config: WebConfig,
+    pub pages: ui::Pages,
     /// The profile the server speaks at its paths ([`Dialect::native`] when none).
     pub dialect: Arc<Dialect>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// Largest request body accepted, in bytes.

@@ -120,16 +120,6 @@ async fn write_batch(
     let rows = crate::batch::rows(jobs, &rotated, &redeemed);
     insert_access(&mut tx, &rows.access).await?;
     insert_audit(&mut tx, &rows.events).await?;
-    if !rows.used.is_empty() {
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "UPDATE consents SET last_used_at = v.column3 FROM (",
-        );
-        q.push_values(&rows.used, |mut b, (user, client, at)| {
-            b.push_bind(*user).push_bind(*client).push_bind(*at);
-        });
-        q.push(") AS v WHERE consents.user_id = v.column1 AND consents.client_id = v.column2");
-        q.build().execute(&mut *tx).await?;
-    }
     tx.commit().await?;
     Ok(rows.outcomes)
 }

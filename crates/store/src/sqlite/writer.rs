@@ -151,13 +151,6 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
             if let Some(event) = event {
                 insert_event(conn, event)?;
             }
-            // A refresh is the app using its access: Connections shows it.
-            if let Some(user) = &grant.user_id {
-                conn.prepare_cached(
-                    "UPDATE consents SET last_used_at = ?3 WHERE user_id = ?1 AND client_id = ?2",
-                )?
-                .execute(params![user, grant.client_id, now])?;
-            }
             Ok(Written::Rotated(Box::new(grant)))
         }
         Write::Redeem {
