@@ -453,19 +453,13 @@ impl Service {
             &scopes,
             bound,
         )?;
-        // The tokens and their audit event commit together.
-        let event = self.audit_event(
-            "token.issued",
-            origin,
-            Some(&client.id),
-            "grant=authorization_code".to_owned(),
-        );
-        match db(self
-            .store
-            .redeem_code(&grant, code.issued_at, Some(&event))
-            .await)?
-        {
-            Redeemed::Issued => Ok(response),
+        match db(self.store.redeem_code(&grant, code.issued_at, None).await)? {
+            Redeemed::Issued => {
+                // Audited in aggregate, like client_credentials issuance.
+                self.issued
+                    .record(Counted::CodeExchange, &client.id, origin.ip.as_deref());
+                Ok(response)
+            }
             Redeemed::Replayed { grant_id } => {
                 self.code_replayed(grant_id, client, origin).await;
                 Err(invalid_grant(

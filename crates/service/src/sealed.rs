@@ -19,10 +19,11 @@
 //!   from the client cache (at once on the node that deleted it, within
 //!   `client_cache_ttl` elsewhere).
 //! - **Issuance is audited in aggregate.** Nothing is stored per token, so
-//!   each node counts client_credentials tokens and refresh rotations per
-//!   client and address and writes one `token.issued` or `token.refreshed`
-//!   event per pair every [`AUDIT_INTERVAL`] (and when it stops). A
-//!   rotation's grant records the latest one itself.
+//!   each node counts client_credentials tokens, code exchanges and refresh
+//!   rotations per client and address and writes one `token.issued` or
+//!   `token.refreshed` event per pair every [`AUDIT_INTERVAL`] (and when it
+//!   stops). A code's grant records when and for whom it was issued, a
+//!   rotation's grant the latest rotation.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
@@ -72,6 +73,8 @@ impl DenyList {
 pub(crate) enum Counted {
     /// A sealed client_credentials access token.
     ClientToken,
+    /// An authorization code redeemed (its grant records when and for whom).
+    CodeExchange,
     /// A refresh-token rotation (the grant itself records the latest).
     Rotation,
 }
@@ -79,7 +82,7 @@ pub(crate) enum Counted {
 impl Counted {
     fn kind(self) -> &'static str {
         match self {
-            Counted::ClientToken => "token.issued",
+            Counted::ClientToken | Counted::CodeExchange => "token.issued",
             Counted::Rotation => "token.refreshed",
         }
     }
@@ -87,6 +90,7 @@ impl Counted {
     fn detail(self, count: u64) -> String {
         match self {
             Counted::ClientToken => format!("grant=client_credentials sealed count={count}"),
+            Counted::CodeExchange => format!("grant=authorization_code count={count}"),
             Counted::Rotation => format!("grant=refresh_token count={count}"),
         }
     }
