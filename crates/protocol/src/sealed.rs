@@ -65,7 +65,7 @@ fn sealable(kind: Kind) -> bool {
     matches!(kind, Kind::AccessToken | Kind::RefreshToken)
 }
 
-pub(crate) fn mac(kind: Kind, key: &[u8]) -> hmac::Hmac<Sha256> {
+fn mac(kind: Kind, key: &[u8]) -> hmac::Hmac<Sha256> {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(kind.prefix().as_bytes());
     mac
@@ -99,6 +99,11 @@ pub fn seal(kind: Kind, token: &Sealed, nonce: &[u8; SECRET_LEN], key: &[u8]) ->
     raw.extend_from_slice(client);
     raw.extend_from_slice(&scope_len.to_be_bytes());
     raw.extend_from_slice(scope);
+    Some(finish(kind, raw, key))
+}
+
+/// `raw` with its MAC appended, encoded behind the kind's prefix.
+pub(crate) fn finish(kind: Kind, mut raw: Vec<u8>, key: &[u8]) -> String {
     let mut m = mac(kind, key);
     m.update(&raw);
     raw.extend_from_slice(&m.finalize().into_bytes());
@@ -106,7 +111,67 @@ pub fn seal(kind: Kind, token: &Sealed, nonce: &[u8; SECRET_LEN], key: &[u8]) ->
     let mut out = String::with_capacity(prefix.len() + raw.len().div_ceil(3) * 4);
     out.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(&raw, &mut out);
-    Some(out)
+    out
+}
+
+/// The signed bytes of a presented credential of `kind` (between `min`
+/// and `max` decoded bytes, MAC included) whose MAC verifies under `key`,
+/// compared in constant time; the MAC is cut off.
+pub(crate) fn authentic(
+    kind: Kind,
+    presented: &str,
+    key: &[u8],
+    min: usize,
+    max: usize,
+) -> Option<Vec<u8>> {
+    let body = presented.strip_prefix(kind.prefix())?;
+    if body.len() < (min * 4).div_ceil(3) || body.len() > max.div_ceil(3) * 4 {
+        return None;
+    }
+    let mut raw = URL_SAFE_NO_PAD.decode(body).ok()?;
+    let signed = raw.len().checked_sub(TAG_LEN)?;
+    let mut m = mac(kind, key);
+    m.update(&raw[..signed]);
+    m.verify_slice(&raw[signed..]).ok()?;
+    raw.truncate(signed);
+    Some(raw)
+}
+
+/// Reads the fields of authentic bytes in the order they were written.
+pub(crate) struct Fields<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Fields<'a> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.0.split_at_checked(n)?;
+        self.0 = tail;
+        Some(head)
+    }
+
+    pub(crate) fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    pub(crate) fn row_id(&mut self) -> Option<RowId> {
+        RowId::from_slice(self.take(16)?)
+    }
+
+    pub(crate) fn int(&mut self) -> Option<i64> {
+        Some(i64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    /// Text behind a length of one byte (`short`) or two.
+    pub(crate) fn text(&mut self, short: bool) -> Option<String> {
+        let len = if short {
+            usize::from(self.byte()?)
+        } else {
+            usize::from(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+        };
+        String::from_utf8(self.take(len)?.to_vec()).ok()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Opens a presented token: `Some` only for a sealed token of `kind` whose
@@ -116,44 +181,29 @@ pub fn open(kind: Kind, presented: &str, key: &[u8]) -> Option<Sealed> {
     if !sealable(kind) {
         return None;
     }
-    let body = presented.strip_prefix(kind.prefix())?;
-    // A row-backed token is 64 characters; anything this short is not sealed.
-    if body.len() < (FIXED_LEN * 4).div_ceil(3) || body.len() > 90_000 {
-        return None;
-    }
-    let raw = URL_SAFE_NO_PAD.decode(body).ok()?;
-    let (signed, tag) = raw.split_at_checked(raw.len().checked_sub(TAG_LEN)?)?;
-    let mut m = mac(kind, key);
-    m.update(signed);
-    m.verify_slice(tag).ok()?;
+    // A row-backed token is 48 bytes; anything this short is not sealed.
+    let raw = authentic(kind, presented, key, FIXED_LEN, 67_500)?;
     // Authentic: the layout below was written by `seal`.
-    let mut rest = signed;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let (head, tail) = rest.split_at_checked(n)?;
-        rest = tail;
-        Some(head)
-    };
-    let version = take(1)?[0];
+    let mut f = Fields(&raw);
+    let version = f.byte()?;
     if version != VERSION_CLIENT && version != VERSION_GRANT {
         return None;
     }
-    let id = RowId::from_slice(take(16)?)?;
-    take(SECRET_LEN)?;
-    let issued_at = i64::from_be_bytes(take(8)?.try_into().ok()?);
-    let expires_at = i64::from_be_bytes(take(8)?.try_into().ok()?);
+    let id = f.row_id()?;
+    f.take(SECRET_LEN)?;
+    let issued_at = f.int()?;
+    let expires_at = f.int()?;
     let grant = if version == VERSION_GRANT {
         Some(GrantRef {
-            id: RowId::from_slice(take(16)?)?,
-            generation: i64::from_be_bytes(take(8)?.try_into().ok()?),
+            id: f.row_id()?,
+            generation: f.int()?,
         })
     } else {
         None
     };
-    let client_len = usize::from(take(1)?[0]);
-    let client_id = String::from_utf8(take(client_len)?.to_vec()).ok()?;
-    let scope_len = usize::from(u16::from_be_bytes(take(2)?.try_into().ok()?));
-    let scope = String::from_utf8(take(scope_len)?.to_vec()).ok()?;
-    if !rest.is_empty() {
+    let client_id = f.text(true)?;
+    let scope = f.text(false)?;
+    if !f.is_empty() {
         return None;
     }
     Some(Sealed {

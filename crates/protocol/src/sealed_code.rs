@@ -14,17 +14,12 @@
 //! opaque to clients (nothing in it is a promise), has 256 random bits
 //! like every other credential, and a time-ordered id.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::Mac;
-
-use crate::sealed::mac;
+use crate::sealed::{Fields, authentic, finish};
 use crate::token::{Kind, RowId, SECRET_LEN};
 
 const VERSION: u8 = 1;
-const TAG_LEN: usize = 32;
 /// Everything but the variable fields.
-const FIXED_LEN: usize = 1 + 16 + SECRET_LEN + 8 + 8 + 1 + 1 + 1 + 2 + 2 + 1 + TAG_LEN;
+const FIXED_LEN: usize = 1 + 16 + SECRET_LEN + 8 + 8 + 1 + 1 + 1 + 2 + 2 + 1 + 32;
 /// The authorization request named `redirect_uri`.
 const REDIRECT_URI_GIVEN: u8 = 1;
 
@@ -77,57 +72,30 @@ pub fn seal(code: &SealedCode, nonce: &[u8; SECRET_LEN], key: &[u8]) -> Option<S
     raw.extend_from_slice(redirect);
     raw.push(u8::try_from(challenge.len()).ok()?);
     raw.extend_from_slice(challenge);
-    let mut m = mac(Kind::AuthorizationCode, key);
-    m.update(&raw);
-    raw.extend_from_slice(&m.finalize().into_bytes());
-    let prefix = Kind::AuthorizationCode.prefix();
-    let mut out = String::with_capacity(prefix.len() + raw.len().div_ceil(3) * 4);
-    out.push_str(prefix);
-    URL_SAFE_NO_PAD.encode_string(&raw, &mut out);
-    Some(out)
+    Some(finish(Kind::AuthorizationCode, raw, key))
 }
 
 /// Opens a presented code: `Some` only for a code whose MAC verifies under
 /// `key` (compared in constant time). Expiry, the client and single use
 /// are the caller's to check.
 pub fn open(presented: &str, key: &[u8]) -> Option<SealedCode> {
-    let body = presented.strip_prefix(Kind::AuthorizationCode.prefix())?;
-    if body.len() < (FIXED_LEN * 4).div_ceil(3) || body.len() > 200_000 {
-        return None;
-    }
-    let raw = URL_SAFE_NO_PAD.decode(body).ok()?;
-    let (signed, tag) = raw.split_at_checked(raw.len().checked_sub(TAG_LEN)?)?;
-    let mut m = mac(Kind::AuthorizationCode, key);
-    m.update(signed);
-    m.verify_slice(tag).ok()?;
+    let raw = authentic(Kind::AuthorizationCode, presented, key, FIXED_LEN, 150_000)?;
     // Authentic: the layout below was written by `seal`.
-    let mut rest = signed;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let (head, tail) = rest.split_at_checked(n)?;
-        rest = tail;
-        Some(head)
-    };
-    if take(1)?[0] != VERSION {
+    let mut f = Fields(&raw);
+    if f.byte()? != VERSION {
         return None;
     }
-    let id = RowId::from_slice(take(16)?)?;
-    take(SECRET_LEN)?;
-    let issued_at = i64::from_be_bytes(take(8)?.try_into().ok()?);
-    let expires_at = i64::from_be_bytes(take(8)?.try_into().ok()?);
-    let flags = take(1)?[0];
-    let mut text = |len_bytes: usize| -> Option<String> {
-        let len = match len_bytes {
-            1 => usize::from(take(1)?[0]),
-            _ => usize::from(u16::from_be_bytes(take(2)?.try_into().ok()?)),
-        };
-        String::from_utf8(take(len)?.to_vec()).ok()
-    };
-    let client_id = text(1)?;
-    let user_id = text(1)?;
-    let scope = text(2)?;
-    let redirect_uri = text(2)?;
-    let challenge = text(1)?;
-    if !rest.is_empty() {
+    let id = f.row_id()?;
+    f.take(SECRET_LEN)?;
+    let issued_at = f.int()?;
+    let expires_at = f.int()?;
+    let flags = f.byte()?;
+    let client_id = f.text(true)?;
+    let user_id = f.text(true)?;
+    let scope = f.text(false)?;
+    let redirect_uri = f.text(false)?;
+    let challenge = f.text(true)?;
+    if !f.is_empty() {
         return None;
     }
     Some(SealedCode {
@@ -145,6 +113,9 @@ pub fn open(presented: &str, key: &[u8]) -> Option<SealedCode> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
     use crate::sealed;
 
