@@ -36,6 +36,10 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         let path = options.get_filename().to_owned();
+        // Every connection of an in-memory database would have its own.
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::UnsupportedUrl(crate::redact_url(url)));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Only the server's user may read the database directory.
             let mut builder = std::fs::DirBuilder::new();

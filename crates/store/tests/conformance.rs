@@ -1141,3 +1141,16 @@ conformance!(
     purge_deletes_what_expired_and_keeps_what_reuse_detection_needs,
     sealed_access_tokens_are_revoked_by_a_deny_list,
 );
+
+/// An in-memory SQLite database would be a different one on every
+/// connection: refused, with the URL named.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused() {
+    for url in ["sqlite::memory:", "sqlite://file?mode=memory"] {
+        match store::connect(url).await {
+            Err(StoreError::UnsupportedUrl(named)) => assert_eq!(named, url),
+            Err(e) => panic!("{url}: {e}"),
+            Ok(_) => panic!("{url} was accepted"),
+        }
+    }
+}
