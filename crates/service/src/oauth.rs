@@ -453,7 +453,7 @@ impl Service {
             &scopes,
             bound,
         )?;
-        match db(self.store.redeem_code(&grant, code.issued_at, None).await)? {
+        match db(self.store.redeem_code(&grant, code.issued_at).await)? {
             Redeemed::Issued => {
                 // Audited in aggregate, like client_credentials issuance.
                 self.issued
@@ -514,7 +514,7 @@ impl Service {
         let rotated = if old.expires_at > now {
             db(self
                 .store
-                .rotate_grant(grant_ref.id, grant_ref.generation, now, None)
+                .rotate_grant(grant_ref.id, grant_ref.generation, now)
                 .await)?
         } else {
             None

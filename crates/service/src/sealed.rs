@@ -96,11 +96,11 @@ impl Counted {
     }
 }
 
-/// What was issued since the last flush, by kind, client and then address
-/// (`""` when unknown). Keys are allocated once per triple, not per token.
 /// Counts by kind, client and address.
 type Counts = HashMap<Counted, HashMap<String, HashMap<String, u64>>>;
 
+/// What was issued since the last flush, by kind, client and then address
+/// (`""` when unknown). Keys are allocated once per triple, not per token.
 #[derive(Debug, Default)]
 pub(crate) struct IssuanceLog {
     counts: Mutex<Counts>,

@@ -47,16 +47,11 @@ pub(crate) enum Write {
         grant: RowId,
         generation: i64,
         now: i64,
-        event: Option<AuditEvent>,
     },
     /// Stores the grant an authorization code issues, under the code's id,
     /// unless a grant has that id already (the code was redeemed) or the
     /// user's consent is gone or newer than the code.
-    Redeem {
-        grant: Grant,
-        code_issued_at: i64,
-        event: Option<AuditEvent>,
-    },
+    Redeem { grant: Grant, code_issued_at: i64 },
 }
 
 /// How a write ended once its batch committed.
@@ -167,21 +162,16 @@ pub(crate) fn rows<'a>(
                 Written::Stored
             }
             Write::Rotate {
-                grant,
-                generation,
-                event,
-                ..
+                grant, generation, ..
             } => match rotated.get(&(*grant, *generation)) {
                 Some(g) if taken_grants.insert((*grant, *generation)) => {
-                    rows.events.extend(event);
                     Written::Rotated(Box::new(g.clone()))
                 }
                 _ => Written::NotSpent,
             },
-            Write::Redeem { grant, event, .. }
+            Write::Redeem { grant, .. }
                 if redeemed.contains(&grant.id) && taken_codes.insert(grant.id) =>
             {
-                rows.events.extend(event);
                 Written::Stored
             }
             Write::Redeem { .. } => Written::NotSpent,
@@ -225,7 +215,6 @@ mod tests {
                 grant: id(n),
                 generation,
                 now,
-                event: None,
             },
             reply: oneshot::channel().0,
         }

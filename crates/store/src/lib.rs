@@ -82,7 +82,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_scope(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Stores the grant an authorization code issues, under the code's id,
-    /// with `event`, in the group commit. Of any number of concurrent calls
+    /// in the group commit. Of any number of concurrent calls
     /// for one code, exactly one gets [`Redeemed::Issued`]; a later one
     /// gets [`Redeemed::Replayed`] with the grant to revoke. Nothing is
     /// stored, and the answer is [`Redeemed::Missing`], when the user's
@@ -92,7 +92,6 @@ pub trait Store: Send + Sync + 'static {
         &self,
         grant: &Grant,
         code_issued_at: UnixTime,
-        event: Option<&AuditEvent>,
     ) -> Result<Redeemed, StoreError>;
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
@@ -104,15 +103,13 @@ pub trait Store: Send + Sync + 'static {
     /// to the next, atomically, if it is at `generation`, unrevoked,
     /// unexpired at `now` and its user is not disabled. Of any number of
     /// concurrent calls for one generation, exactly one gets the grant as
-    /// it now is; the others get `None` and nothing is written. `event` is
-    /// committed with the rotation. Concurrent calls share a transaction
-    /// (group commit).
+    /// it now is; the others get `None` and nothing is written. Concurrent
+    /// calls share a transaction (group commit).
     async fn rotate_grant(
         &self,
         id: RowId,
         generation: i64,
         now: UnixTime,
-        event: Option<&AuditEvent>,
     ) -> Result<Option<Grant>, StoreError>;
 
     /// Stores an access token and, in the same transaction, its audit

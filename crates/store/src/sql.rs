@@ -678,10 +678,9 @@ macro_rules! implement_store {
                 &self,
                 grant: &crate::model::Grant,
                 code_issued_at: i64,
-                event: Option<&crate::model::AuditEvent>,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
-                let write = crate::batch::Write::Redeem { grant: grant.clone(), code_issued_at, event: event.cloned() };
+                let write = crate::batch::Write::Redeem { grant: grant.clone(), code_issued_at };
                 if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Redeemed::Issued);
                 }
@@ -739,9 +738,8 @@ macro_rules! implement_store {
                 id: protocol::token::RowId,
                 generation: i64,
                 now: i64,
-                event: Option<&crate::model::AuditEvent>,
             ) -> Result<Option<crate::model::Grant>, StoreError> {
-                let write = crate::batch::Write::Rotate { grant: id, generation, now, event: event.cloned() };
+                let write = crate::batch::Write::Rotate { grant: id, generation, now };
                 Ok(match crate::batch::submit(&self.writer, write).await? {
                     crate::batch::Written::Rotated(grant) => Some(*grant),
                     _ => None,

@@ -140,6 +140,29 @@ async fn codes_expire(backend: Backend) {
     )
     .await;
     assert_eq!(error_of(response).await, "invalid_grant");
+
+    // A redeemed code replayed once it has expired is still a replay: what
+    // it issued is revoked.
+    let code = code_for(&app, &party).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+    ];
+    let issued: Value = token(&app, &party, &form).await.json().await.unwrap();
+    let access = issued["access_token"].as_str().unwrap();
+    assert!(active(&app, &party, access).await);
+    app.clock.advance(61);
+    let replay = token(&app, &party, &form).await;
+    assert_eq!(replay.status(), 400);
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "the authorization code has already been used"
+    );
+    assert!(
+        !active(&app, &party, access).await,
+        "its tokens are revoked"
+    );
     app.stop().await;
 }
 

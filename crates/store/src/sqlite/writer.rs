@@ -132,7 +132,6 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
             grant,
             generation,
             now,
-            event,
         } => {
             let rotated = conn
                 .prepare_cached(concat!(
@@ -144,19 +143,14 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                 ))?
                 .query_row(params![grant.as_bytes(), generation, now], GrantRow::read)
                 .optional()?;
-            let Some(grant) = rotated else {
-                return Ok(Written::NotSpent);
-            };
-            let grant = grant.parse()?;
-            if let Some(event) = event {
-                insert_event(conn, event)?;
+            match rotated {
+                Some(grant) => Ok(Written::Rotated(Box::new(grant.parse()?))),
+                None => Ok(Written::NotSpent),
             }
-            Ok(Written::Rotated(Box::new(grant)))
         }
         Write::Redeem {
             grant: g,
             code_issued_at,
-            event,
         } => {
             // Stored only while the consent the code came from stands.
             let stored = conn
@@ -180,13 +174,11 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                     g.rotated_at,
                     code_issued_at,
                 ])?;
-            if stored == 0 {
-                return Ok(Written::NotSpent);
-            }
-            if let Some(event) = event {
-                insert_event(conn, event)?;
-            }
-            Ok(Written::Stored)
+            Ok(if stored == 0 {
+                Written::NotSpent
+            } else {
+                Written::Stored
+            })
         }
     }
 }
