@@ -1,14 +1,17 @@
-//! Clients are read on every token request and change rarely, so they are
-//! kept in memory. A change made through this node takes effect here at
-//! once; other processes (another node, or the admin CLI) see it within
-//! the policy's `client_cache_ttl` (5 seconds by default).
+//! What the hot path reads and rarely changes, kept in memory. Clients are
+//! read on every token request: a change made through this node takes
+//! effect here at once; other processes (another node, or the admin CLI)
+//! see it within the policy's `client_cache_ttl` (5 seconds by default).
+//! The scope registry likewise. Grants, as bearer-token checks read them,
+//! for a second at most ([`GrantCache`]).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
-use store::{Client, Scope};
+use protocol::token::RowId;
+use store::{Client, Scope, StandingGrant};
 
 /// Entries kept at most; unknown ids are never cached, so this bounds
 /// memory without letting random ids evict anything useful for long.
@@ -79,9 +82,67 @@ impl ScopeCache {
     }
 }
 
+/// How long a grant's standing is trusted without reading it again: the
+/// bound within which another node learns of a revoked sealed access
+/// token, too (`sealed::SYNC_INTERVAL`).
+pub(crate) const GRANT_TTL: Duration = Duration::from_secs(1);
+
+/// Grants with their users, as the checks of a bearer access token read
+/// them (userinfo, introspection): a resource server presents the same
+/// token again and again. A change to grants or users made through this
+/// node makes every entry stale at once; one made elsewhere (another node,
+/// the admin CLI) is seen within [`GRANT_TTL`].
+#[derive(Debug, Default)]
+pub(crate) struct GrantCache {
+    /// Bumped after every change to grants or users made through this node.
+    epoch: AtomicU64,
+    entries: RwLock<HashMap<RowId, CachedGrant>>,
+}
+
+/// A grant, when it was read, and the epoch it was read at.
+type CachedGrant = (Arc<StandingGrant>, Instant, u64);
+
+impl GrantCache {
+    /// The epoch to hand [`GrantCache::put`]: read it before the grant.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn get(&self, id: RowId) -> Option<Arc<StandingGrant>> {
+        let epoch = self.epoch();
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&id)
+            .filter(|(_, at, e)| *e == epoch && at.elapsed() < GRANT_TTL)
+            .map(|(g, _, _)| Arc::clone(g))
+    }
+
+    /// Keeps a grant read at `epoch`, unless something changed since.
+    pub(crate) fn put(&self, id: RowId, grant: &Arc<StandingGrant>, epoch: u64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if epoch != self.epoch() {
+            return;
+        }
+        if entries.len() >= CAPACITY {
+            entries.retain(|_, (_, at, e)| *e == epoch && at.elapsed() < GRANT_TTL);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(id, (Arc::clone(grant), Instant::now(), epoch));
+    }
+
+    /// Makes every entry stale; call once a change is committed.
+    pub(crate) fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::ScopeSet;
+    use store::Grant;
 
     fn client(id: &str, name: &str) -> Client {
         Client {
@@ -118,5 +179,45 @@ mod tests {
             cache.get("b", 105, 0).is_none(),
             "a TTL of 0 turns the cache off"
         );
+    }
+
+    fn standing(id: RowId) -> Arc<StandingGrant> {
+        Arc::new(StandingGrant {
+            grant: Grant {
+                id,
+                client_id: "c".into(),
+                user_id: None,
+                scopes: ScopeSet::default(),
+                claims: "{}".into(),
+                created_at: 0,
+                expires_at: 100,
+                revoked_at: None,
+                generation: 0,
+                rotated_at: None,
+            },
+            user: None,
+        })
+    }
+
+    #[test]
+    fn a_change_made_here_makes_every_grant_stale() {
+        let cache = GrantCache::default();
+        let id = RowId([1; 16]);
+        let epoch = cache.epoch();
+        cache.put(id, &standing(id), epoch);
+        assert!(cache.get(id).is_some());
+        cache.invalidate();
+        assert!(cache.get(id).is_none());
+    }
+
+    #[test]
+    fn a_grant_read_before_a_change_is_not_kept() {
+        let cache = GrantCache::default();
+        let id = RowId([2; 16]);
+        let epoch = cache.epoch();
+        // Read, then a revocation commits, then the read would be kept.
+        cache.invalidate();
+        cache.put(id, &standing(id), epoch);
+        assert!(cache.get(id).is_none());
     }
 }

@@ -372,6 +372,7 @@ impl Service {
     pub async fn delete_client(&self, id: &str, origin: &Origin) -> Result<(), ServiceError> {
         let deleted = self.store.delete_client(id).await?;
         self.clients.forget(id);
+        self.grants.invalidate();
         if !deleted {
             return Err(ServiceError::NotFound(format!("client {id:?}")));
         }

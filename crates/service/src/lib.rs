@@ -58,6 +58,7 @@ pub struct Service {
     login_attempts: Arc<device::AttemptLimiter>,
     clients: Arc<cache::ClientCache>,
     scopes: Arc<cache::ScopeCache>,
+    grants: Arc<cache::GrantCache>,
     revoked: Arc<sealed::DenyList>,
     issued: Arc<sealed::IssuanceLog>,
 }
@@ -110,6 +111,7 @@ impl Service {
             login_attempts: Arc::new(device::AttemptLimiter::default()),
             clients: Arc::new(cache::ClientCache::default()),
             scopes: Arc::new(cache::ScopeCache::default()),
+            grants: Arc::new(cache::GrantCache::default()),
             revoked: Arc::new(sealed::DenyList::default()),
             issued: Arc::new(sealed::IssuanceLog::default()),
         };

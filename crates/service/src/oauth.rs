@@ -2,6 +2,8 @@
 //! revocation (RFC 7009), introspection (RFC 7662) and bearer-token lookup
 //! (RFC 6750).
 
+use std::sync::Arc;
+
 use protocol::client_auth::{self, Presented};
 use protocol::pkce::CodeChallenge;
 use protocol::sealed::{GrantRef, Sealed};
@@ -56,7 +58,14 @@ pub struct ActiveToken {
 
 /// What a token says, before its user is looked up: kind, client, user,
 /// scope, issued, expires, claims.
-type ActiveFields = (Kind, String, Option<String>, ScopeSet, i64, i64, Claims);
+type ActiveFields = (Kind, String, TokenUser, ScopeSet, i64, i64, Claims);
+
+/// The user behind a live token: read already (with its grant), or only
+/// named (by a stored access token row).
+enum TokenUser {
+    Read(Option<User>),
+    Named(Option<String>),
+}
 
 /// Whose identity a bearer token carries, for the userinfo endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -475,7 +484,7 @@ impl Service {
     /// everything it issued is revoked (RFC 6749 section 4.1.2).
     async fn code_replayed(&self, grant_id: Option<RowId>, client: &Client, origin: &Origin) {
         if let Some(grant_id) = grant_id
-            && let Err(e) = self.store.revoke_grant(grant_id, self.now()).await
+            && let Err(e) = self.revoke_grant(grant_id).await
         {
             tracing::error!(error = %e, "could not revoke the grant of a replayed code");
         }
@@ -568,14 +577,13 @@ impl Service {
         origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
-        let Some(StandingGrant {
-            grant,
-            user_disabled,
-        }) = db(self.store.standing_grant(grant_ref.id).await)?
+        let Some(standing) = db(self.store.standing_grant(grant_ref.id).await)?
             .filter(|g| g.grant.client_id == client.id)
         else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
+        let user_disabled = standing.user_disabled();
+        let grant = standing.grant;
         if grant.generation > grant_ref.generation && grant.revoked_at.is_none() {
             let successor_unused = grant.generation == grant_ref.generation + 1;
             let within_grace = grant
@@ -587,7 +595,7 @@ impl Service {
                     return Ok(pair);
                 }
             }
-            db(self.store.revoke_grant(grant.id, now).await)?;
+            db(self.revoke_grant(grant.id).await)?;
             self.audit(
                 "refresh.reuse_detected",
                 origin,
@@ -682,7 +690,7 @@ impl Service {
                 ));
             }
             // Revoking a refresh token revokes its grant's access tokens too.
-            db(self.store.revoke_grant(grant_ref.id, now).await)?;
+            db(self.revoke_grant(grant_ref.id).await)?;
             self.audit(
                 "token.revoked",
                 origin,
@@ -753,7 +761,7 @@ impl Service {
                     (
                         Kind::AccessToken,
                         t.client_id,
-                        t.user_id,
+                        TokenUser::Named(t.user_id),
                         t.scopes,
                         t.created_at,
                         t.expires_at,
@@ -763,16 +771,20 @@ impl Service {
         } else {
             None
         };
-        let Some((kind, client_id, user_id, scope, iat, exp, claims)) = found else {
+        let Some((kind, client_id, user, scope, iat, exp, claims)) = found else {
             return Ok(None);
         };
-        let user = match &user_id {
-            Some(id) => match self.user(id).await?.filter(|u| !u.disabled) {
+        let user = match user {
+            TokenUser::Read(user) => user,
+            TokenUser::Named(None) => None,
+            TokenUser::Named(Some(id)) => match self.user(&id).await? {
                 Some(u) => Some(u),
                 None => return Ok(None),
             },
-            None => None,
         };
+        if user.as_ref().is_some_and(|u| u.disabled) {
+            return Ok(None);
+        }
         let token = ActiveToken {
             kind,
             sub: user
@@ -798,14 +810,16 @@ impl Service {
         grant_ref: GrantRef,
     ) -> Result<Option<ActiveFields>, OAuthError> {
         let now = self.now();
-        let Some(grant) = db(self.store.grant(grant_ref.id).await)? else {
+        let Some(standing) = self.standing_grant(kind, grant_ref.id).await? else {
             return Ok(None);
         };
+        let StandingGrant { grant, user } = &*standing;
         let live = grant.revoked_at.is_none()
             && grant.client_id == sealed.client_id
             && (kind == Kind::AccessToken
                 || (grant.generation == grant_ref.generation && grant.expires_at > now));
-        if !live {
+        // A grant's user is deleted with it; one missing is no holder.
+        if !live || (grant.user_id.is_some() && user.is_none()) {
             return Ok(None);
         }
         let claims = match kind {
@@ -815,12 +829,41 @@ impl Service {
         Ok(Some((
             kind,
             sealed.client_id,
-            grant.user_id,
+            TokenUser::Read(user.clone()),
             ScopeSet::parse(&sealed.scope).unwrap_or_default(),
             sealed.issued_at,
             sealed.expires_at,
             claims,
         )))
+    }
+
+    /// A grant and its user, in one read. For an access token, from the
+    /// node's short-lived cache when it can (see `cache::GrantCache`); a
+    /// refresh token's generation is always read.
+    async fn standing_grant(
+        &self,
+        kind: Kind,
+        id: RowId,
+    ) -> Result<Option<Arc<StandingGrant>>, OAuthError> {
+        if kind != Kind::AccessToken {
+            return Ok(db(self.store.standing_grant(id).await)?.map(Arc::new));
+        }
+        if let Some(cached) = self.grants.get(id) {
+            return Ok(Some(cached));
+        }
+        let epoch = self.grants.epoch();
+        let read = db(self.store.standing_grant(id).await)?.map(Arc::new);
+        if let Some(grant) = &read {
+            self.grants.put(id, grant, epoch);
+        }
+        Ok(read)
+    }
+
+    /// Revokes a grant and what it issued; the node's cache forgets it.
+    pub(crate) async fn revoke_grant(&self, id: RowId) -> Result<bool, store::StoreError> {
+        let revoked = self.store.revoke_grant(id, self.now()).await;
+        self.grants.invalidate();
+        revoked
     }
 
     /// The identity behind a bearer access token (RFC 6750): the user for

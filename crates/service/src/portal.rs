@@ -90,6 +90,7 @@ impl Service {
             .store
             .revoke_authorization(&user.id, client_id, self.now())
             .await?;
+        self.grants.invalidate();
         if revoked {
             let origin = Origin {
                 user_id: Some(user.id.clone()),

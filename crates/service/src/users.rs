@@ -117,6 +117,8 @@ impl Service {
         {
             return Err(ServiceError::NotFound(format!("user {username:?}")));
         }
+        // The user's tokens stop (or work again) here at once.
+        self.grants.invalidate();
         let kind = if disabled {
             "user.disabled"
         } else {

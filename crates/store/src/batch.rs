@@ -54,6 +54,18 @@ pub(crate) enum Write {
     Redeem { grant: Grant, code_issued_at: i64 },
 }
 
+impl Write {
+    /// How many statements the write takes.
+    pub(crate) fn statements(&self) -> usize {
+        match self {
+            Write::Insert { token, event } => {
+                usize::from(token.is_some()) + usize::from(event.is_some())
+            }
+            Write::Rotate { .. } | Write::Redeem { .. } => 1,
+        }
+    }
+}
+
 /// How a write ended once its batch committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Written {
@@ -91,13 +103,50 @@ pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job
         return false;
     };
     batch.push(first);
+    drain(rx, batch);
+    true
+}
+
+/// Adds whatever is queued to the batch, up to [`MAX_BATCH`].
+fn drain(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
         }
     }
-    true
+}
+
+/// Longest a batch waits to grow (see [`gather`]).
+pub(crate) const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Under load, gives a batch a moment to grow to the size of the one
+/// before it: a commit's fsync costs the same for one write as for thirty,
+/// and while this thread sleeps the request threads have the cores to
+/// bring the writes that are on their way. A batch as large as the last
+/// one is taken at once, and a lone write (no load) never waits; the wait
+/// is [`GATHER`] at most.
+pub(crate) fn gather(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, last: usize) {
+    let target = last.min(MAX_BATCH);
+    let started = std::time::Instant::now();
+    while batch.len() < target && started.elapsed() < GATHER {
+        std::thread::sleep(std::time::Duration::from_micros(20));
+        drain(rx, batch);
+    }
+}
+
+/// [`gather`] for a writer on the async runtime, whose timers are too
+/// coarse to sleep for microseconds: it lets the request tasks that are
+/// ready run first (a few turns of the scheduler) before taking the batch.
+pub(crate) async fn gather_async(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, last: usize) {
+    let target = last.min(MAX_BATCH);
+    for _ in 0..4 {
+        if batch.len() >= target {
+            return;
+        }
+        tokio::task::yield_now().await;
+        drain(rx, batch);
+    }
 }
 
 /// A grant to rotate: (grant, generation presented, now).

@@ -95,7 +95,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Redeemed, StoreError>;
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
-    /// A grant with its user's standing, in one read.
+    /// A grant with its user, in one read.
     async fn standing_grant(&self, id: RowId) -> Result<Option<StandingGrant>, StoreError>;
     /// Revokes a grant and every access token stored for it.
     async fn revoke_grant(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;

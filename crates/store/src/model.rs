@@ -99,12 +99,19 @@ pub struct AccessToken {
     pub revoked_at: Option<UnixTime>,
 }
 
-/// A grant with its user's standing, read together.
+/// A grant with its user, read together.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StandingGrant {
     pub grant: Grant,
+    /// The grant's user; `None` for a grant without one.
+    pub user: Option<User>,
+}
+
+impl StandingGrant {
     /// Whether the grant's user (if it has one) is disabled.
-    pub user_disabled: bool,
+    pub fn user_disabled(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.disabled)
+    }
 }
 
 /// The outcome of redeeming an authorization code.

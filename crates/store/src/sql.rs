@@ -182,15 +182,29 @@ macro_rules! implement_store {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
+            /// The user columns of a join, prefixed `u_`; `None` when the
+            /// join found no user.
+            pub(super) fn joined_user(r: &DbRow) -> Result<Option<User>, StoreError> {
+                if r.try_get::<Option<String>, _>("u_id")?.is_none() {
+                    return Ok(None);
+                }
+                user_in(r, ["u_id", "u_username", "u_email", "u_password_hash", "u_disabled", "u_created_at", "u_updated_at"]).map(Some)
+            }
+
             pub(super) fn user(r: &DbRow) -> Result<User, StoreError> {
+                user_in(r, ["id", "username", "email", "password_hash", "disabled", "created_at", "updated_at"])
+            }
+
+            /// A user from the columns named, in the order of `user_columns!()`.
+            fn user_in(r: &DbRow, [id, username, email, password_hash, disabled, created_at, updated_at]: [&str; 7]) -> Result<User, StoreError> {
                 Ok(User {
-                    id: r.try_get("id")?,
-                    username: r.try_get("username")?,
-                    email: r.try_get("email")?,
-                    password_hash: r.try_get("password_hash")?,
-                    disabled: r.try_get("disabled")?,
-                    created_at: r.try_get("created_at")?,
-                    updated_at: r.try_get("updated_at")?,
+                    id: r.try_get(id)?,
+                    username: r.try_get(username)?,
+                    email: r.try_get(email)?,
+                    password_hash: r.try_get(password_hash)?,
+                    disabled: r.try_get(disabled)?,
+                    created_at: r.try_get(created_at)?,
+                    updated_at: r.try_get(updated_at)?,
                 })
             }
 
@@ -715,10 +729,11 @@ macro_rules! implement_store {
                 &self,
                 id: protocol::token::RowId,
             ) -> Result<Option<crate::model::StandingGrant>, StoreError> {
-                use sqlx::Row as _;
                 let row = sqlx::query(
                     "SELECT g.id, g.client_id, g.user_id, g.scopes, g.claims, g.created_at, g.expires_at, \
-                     g.revoked_at, g.generation, g.rotated_at, COALESCE(u.disabled, FALSE) AS user_disabled \
+                     g.revoked_at, g.generation, g.rotated_at, u.id AS u_id, u.username AS u_username, \
+                     u.email AS u_email, u.password_hash AS u_password_hash, u.disabled AS u_disabled, \
+                     u.created_at AS u_created_at, u.updated_at AS u_updated_at \
                      FROM grants g LEFT JOIN users u ON u.id = g.user_id WHERE g.id = $1",
                 )
                 .bind(id.as_bytes())
@@ -727,7 +742,7 @@ macro_rules! implement_store {
                 row.map(|r| {
                     Ok(crate::model::StandingGrant {
                         grant: mapping::grant(&r)?,
-                        user_disabled: r.try_get("user_disabled")?,
+                        user: mapping::joined_user(&r)?,
                     })
                 })
                 .transpose()
@@ -1100,11 +1115,13 @@ macro_rules! implement_store {
                 // A consent was last used when it was given, renewed or
                 // (the latest rotation of its grants) refreshed.
                 sqlx::query(
-                    "SELECT c.user_id, c.client_id, c.scopes, c.created_at, c.updated_at, \
-                     CASE WHEN r.at > c.last_used_at THEN r.at ELSE c.last_used_at END AS last_used_at \
-                     FROM consents c LEFT JOIN (SELECT client_id, MAX(rotated_at) AS at FROM grants \
-                     WHERE user_id = $1 GROUP BY client_id) r ON r.client_id = c.client_id \
-                     WHERE c.user_id = $1 ORDER BY last_used_at DESC, c.client_id",
+                    "SELECT user_id, client_id, scopes, created_at, updated_at, \
+                     CASE WHEN rotated_at > given_at THEN rotated_at ELSE given_at END AS last_used_at \
+                     FROM (SELECT c.user_id, c.client_id, c.scopes, c.created_at, c.updated_at, \
+                     c.last_used_at AS given_at, MAX(g.rotated_at) AS rotated_at FROM consents c \
+                     LEFT JOIN grants g ON g.client_id = c.client_id AND g.user_id = c.user_id \
+                     WHERE c.user_id = $1 GROUP BY c.user_id, c.client_id) AS t \
+                     ORDER BY last_used_at DESC, client_id",
                 )
                 .bind(user_id)
                 .fetch_all(&self.pool)
@@ -1139,13 +1156,12 @@ macro_rules! implement_store {
             async fn client_usage(&self, owner_id: &str) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(
-                    "SELECT c.client_id, COUNT(*) AS users, \
-                     MAX(CASE WHEN r.at > c.last_used_at THEN r.at ELSE c.last_used_at END) AS last_used_at \
-                     FROM consents c JOIN clients k ON k.id = c.client_id \
-                     LEFT JOIN (SELECT g.user_id, g.client_id, MAX(g.rotated_at) AS at FROM grants g \
-                     JOIN clients o ON o.id = g.client_id WHERE o.owner_id = $1 \
-                     GROUP BY g.user_id, g.client_id) r ON r.user_id = c.user_id AND r.client_id = c.client_id \
-                     WHERE k.owner_id = $1 GROUP BY c.client_id",
+                    "SELECT client_id, COUNT(*) AS users, \
+                     MAX(CASE WHEN rotated_at > given_at THEN rotated_at ELSE given_at END) AS last_used_at \
+                     FROM (SELECT c.client_id, c.last_used_at AS given_at, MAX(g.rotated_at) AS rotated_at \
+                     FROM clients k JOIN consents c ON c.client_id = k.id \
+                     LEFT JOIN grants g ON g.client_id = c.client_id AND g.user_id = c.user_id \
+                     WHERE k.owner_id = $1 GROUP BY c.client_id, c.user_id) AS t GROUP BY client_id",
                 )
                 .bind(owner_id)
                 .fetch_all(&self.pool)

@@ -20,7 +20,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let store = store::connect(&db.url).await.expect("connect");
     assert_eq!(
         store.migrate().await.expect("migrate"),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
     Some((db, store))
 }
@@ -379,23 +379,21 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     let first = grant_of(10, "c1", "u-alice");
     store.insert_grant(&first).await.unwrap();
-    // What explains a refused rotation comes in one read.
+    // What explains a refused rotation, and who holds a grant's tokens,
+    // comes in one read.
     let standing = |store: Arc<dyn Store>| async move { store.standing_grant(rid(10)).await };
+    let alice = store.user_by_id("u-alice").await.unwrap().unwrap();
     assert_eq!(
         standing(store.clone()).await.unwrap(),
         Some(StandingGrant {
             grant: first.clone(),
-            user_disabled: false
+            user: Some(alice.clone()),
         })
     );
     assert!(store.set_user_disabled("alice", true, 1_400).await.unwrap());
-    assert!(
-        standing(store.clone())
-            .await
-            .unwrap()
-            .unwrap()
-            .user_disabled
-    );
+    let disabled = standing(store.clone()).await.unwrap().unwrap();
+    assert!(disabled.user_disabled());
+    assert_eq!(disabled.user.unwrap().username, alice.username);
     assert_eq!(
         store.rotate_grant(rid(10), 0, 1_450).await.unwrap(),
         None,
@@ -408,6 +406,18 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
             .unwrap()
     );
     assert_eq!(store.standing_grant(rid(9_998)).await.unwrap(), None);
+    let userless = Grant {
+        user_id: None,
+        ..grant_of(11, "c1", "u-alice")
+    };
+    store.insert_grant(&userless).await.unwrap();
+    assert_eq!(
+        store.standing_grant(rid(11)).await.unwrap(),
+        Some(StandingGrant {
+            grant: userless,
+            user: None,
+        })
+    );
 
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let attempts: Vec<_> = (0..50u64)

@@ -10,7 +10,7 @@ use oauth2::{
 use serde_json::{Value, json};
 
 use crate::support::{
-    Backend, Server, TestDatabase, both_backends, confidential_client, database, location,
+    Backend, Server, TestDatabase, both_backends, confidential_client, database, http, location,
     post_form, query_param, run_json,
 };
 
@@ -561,6 +561,25 @@ async fn a_code_dies_with_its_consent_and_cannot_be_forged(backend: Backend) {
         (400, Some("invalid_grant"))
     );
 
+    // A token of the same consent, in use: userinfo answers for it.
+    let used = query_param(&authorize(&f, url.as_str(), "approve", None).await, "code").unwrap();
+    let (status, issued) = exchange(used).await;
+    assert_eq!(status, 200, "{issued}");
+    let userinfo = |token: String| {
+        let url = f.server.url("/oauth2/userinfo");
+        async move {
+            http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let access = issued["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(access.clone()).await, 200);
+
     let page = page(&f, "/account/connections").await;
     let revoked = f
         .browser
@@ -573,6 +592,11 @@ async fn a_code_dies_with_its_consent_and_cannot_be_forged(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 303);
+    assert_eq!(
+        userinfo(access).await,
+        401,
+        "the token stops with its connection at once"
+    );
     let (status, body) = exchange(code).await;
     assert_eq!(
         (status, body["error"].as_str()),

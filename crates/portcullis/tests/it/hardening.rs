@@ -119,6 +119,8 @@ async fn disabled_users_lose_their_tokens(backend: Backend) {
     let app = App::start(backend, Policy::default()).await;
     let party = client(&app, Lifetimes::default()).await;
     let issued = exchange(&app, &party).await;
+    assert!(active(&app, &party, issued["access_token"].as_str().unwrap()).await);
+    // At once, though the grant was just read.
     app.service
         .set_user_disabled("alice", true, &Origin::cli())
         .await

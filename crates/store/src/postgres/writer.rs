@@ -16,7 +16,10 @@ pub(super) fn spawn(pool: sqlx::PgPool) -> mpsc::Sender<Job> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(crate::batch::MAX_BATCH);
         let mut held: Option<sqlx::pool::PoolConnection<sqlx::Postgres>> = None;
+        let mut last = 0;
         while crate::batch::next_batch(&mut rx, &mut batch).await {
+            crate::batch::gather_async(&mut rx, &mut batch, last).await;
+            last = batch.len();
             let conn = match held.take() {
                 Some(conn) => Ok(conn),
                 None => pool.acquire().await.map_err(StoreError::from),
@@ -58,69 +61,131 @@ pub(super) fn spawn(pool: sqlx::PgPool) -> mpsc::Sender<Job> {
     tx
 }
 
-/// Commits a batch in one transaction, a statement per kind of
-/// row (see `batch.rs`); returns each job's outcome.
+/// The statement that rotates a batch's grants: each moves from the
+/// generation presented to the next, if it is still at it, unrevoked,
+/// unexpired and its user enabled. The same text whatever the batch's
+/// size (the rows come as arrays), so it is prepared and planned once.
+const ROTATE: &str = concat!(
+    "UPDATE grants SET generation = generation + 1, rotated_at = v.at \
+     FROM UNNEST($1::bytea[], $2::int8[], $3::int8[]) AS v(grant_id, presented, at) \
+     WHERE grants.id = v.grant_id AND grants.generation = v.presented \
+     AND grants.revoked_at IS NULL AND grants.expires_at > v.at \
+     AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
+     RETURNING ",
+    crate::sql::grant_columns!()
+);
+
+/// The statement that stores the grants of a batch's redeemed codes, each
+/// only while the consent its code came from stands, and only once.
+const REDEEM: &str = concat!(
+    "INSERT INTO grants (",
+    crate::sql::grant_columns!(),
+    ") SELECT v.id, v.client_id, v.user_id, v.scopes, v.claims, v.created_at, v.expires_at, \
+     v.revoked_at, v.generation, v.rotated_at \
+     FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
+     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[]) \
+     AS v(id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, \
+     rotated_at, code_issued_at) \
+     WHERE EXISTS (SELECT 1 FROM consents c WHERE c.user_id = v.user_id \
+     AND c.client_id = v.client_id AND c.created_at <= v.code_issued_at) \
+     ON CONFLICT (id) DO NOTHING RETURNING id"
+);
+
+/// Commits a batch atomically, a statement per kind of row (see
+/// `batch.rs`); returns each job's outcome. A batch of one kind is one
+/// statement, which commits on its own: one round trip, no `BEGIN` or
+/// `COMMIT` of its own.
 async fn write_batch(
     conn: &mut sqlx::PgConnection,
     jobs: &[crate::batch::Job],
 ) -> Result<Vec<crate::batch::Written>, StoreError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
     let (grants, codes) = crate::batch::spends(jobs);
+    let inserts = jobs
+        .iter()
+        .any(|j| matches!(j.write, crate::batch::Write::Insert { .. }));
+    let statements =
+        usize::from(!grants.is_empty()) + usize::from(!codes.is_empty()) + usize::from(inserts) * 2;
+    if statements <= 1 {
+        return write_statements(conn, jobs, &grants, &codes).await;
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let outcomes = write_statements(&mut tx, jobs, &grants, &codes).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The statements of [`write_batch`], in the caller's transaction or none.
+async fn write_statements(
+    conn: &mut sqlx::PgConnection,
+    jobs: &[crate::batch::Job],
+    grants: &[crate::batch::GrantSpend],
+    codes: &[crate::batch::CodeSpend<'_>],
+) -> Result<Vec<crate::batch::Written>, StoreError> {
     let mut rotated = std::collections::HashMap::new();
     if !grants.is_empty() {
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "UPDATE grants SET generation = generation + 1, rotated_at = v.column3 FROM (",
-        );
-        q.push_values(&grants, |mut b, (grant, generation, now)| {
-            b.push_bind(grant.as_bytes())
-                .push_bind(*generation)
-                .push_bind(*now);
-        });
-        q.push(concat!(
-            ") AS v WHERE grants.id = v.column1 AND grants.generation = v.column2 \
-                 AND grants.revoked_at IS NULL AND grants.expires_at > v.column3 \
-                 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
-                 RETURNING ",
-            crate::sql::grant_columns!()
-        ));
-        for row in q.build().fetch_all(&mut *tx).await? {
+        let (mut ids, mut presented, mut at) = (Vec::new(), Vec::new(), Vec::new());
+        for (grant, generation, now) in grants {
+            ids.push(grant.as_bytes());
+            presented.push(*generation);
+            at.push(*now);
+        }
+        let rows = sqlx::query(ROTATE)
+            .bind(ids)
+            .bind(presented)
+            .bind(at)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
             let grant = super::mapping::grant(&row)?;
             rotated.insert((grant.id, grant.generation - 1), grant);
         }
     }
     let mut redeemed = std::collections::HashSet::new();
     if !codes.is_empty() {
-        // Stored only while the consent the code came from stands.
-        let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
-            "INSERT INTO grants (",
-            crate::sql::grant_columns!(),
-            ") SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-             v.column8, v.column9, v.column10 FROM ("
-        ));
-        q.push_values(&codes, |mut b, (g, code_issued_at)| {
-            b.push_bind(g.id.as_bytes())
-                .push_bind(&g.client_id)
-                .push_bind(&g.user_id)
-                .push_bind(g.scopes.to_string())
-                .push_bind(&g.claims)
-                .push_bind(g.created_at)
-                .push_bind(g.expires_at)
-                .push_bind(g.revoked_at)
-                .push_bind(g.generation)
-                .push_bind(g.rotated_at)
-                .push_bind(*code_issued_at);
-        });
-        q.push(
-            ") AS v WHERE EXISTS (SELECT 1 FROM consents c WHERE c.user_id = v.column3 \
-             AND c.client_id = v.column2 AND c.created_at <= v.column11) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-        );
-        collect_ids(q.build().fetch_all(&mut *tx).await?, &mut redeemed)?;
+        let rows = sqlx::query(REDEEM)
+            .bind(
+                codes
+                    .iter()
+                    .map(|(g, _)| g.id.as_bytes())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                codes
+                    .iter()
+                    .map(|(g, _)| g.client_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                codes
+                    .iter()
+                    .map(|(g, _)| g.user_id.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                codes
+                    .iter()
+                    .map(|(g, _)| g.scopes.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                codes
+                    .iter()
+                    .map(|(g, _)| g.claims.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(codes.iter().map(|(g, _)| g.created_at).collect::<Vec<_>>())
+            .bind(codes.iter().map(|(g, _)| g.expires_at).collect::<Vec<_>>())
+            .bind(codes.iter().map(|(g, _)| g.revoked_at).collect::<Vec<_>>())
+            .bind(codes.iter().map(|(g, _)| g.generation).collect::<Vec<_>>())
+            .bind(codes.iter().map(|(g, _)| g.rotated_at).collect::<Vec<_>>())
+            .bind(codes.iter().map(|(_, issued)| *issued).collect::<Vec<_>>())
+            .fetch_all(&mut *conn)
+            .await?;
+        collect_ids(rows, &mut redeemed)?;
     }
     let rows = crate::batch::rows(jobs, &rotated, &redeemed);
-    insert_access(&mut tx, &rows.access).await?;
-    insert_audit(&mut tx, &rows.events).await?;
-    tx.commit().await?;
+    insert_access(conn, &rows.access).await?;
+    insert_audit(conn, &rows.events).await?;
     Ok(rows.outcomes)
 }
 

@@ -64,7 +64,10 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, turn: Arc<Semaphore>) 
         return;
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut last = 0;
     while waiter.block_on(crate::batch::next_batch(&mut rx, &mut batch)) {
+        crate::batch::gather(&mut rx, &mut batch, last);
+        last = batch.len();
         let Ok(_turn) = waiter.block_on(turn.acquire()) else {
             return;
         };
@@ -81,11 +84,26 @@ fn write_batch(conn: &mut Connection, jobs: &[Job]) -> Vec<Result<Written, Store
     let committed = (|| {
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for job in jobs {
-            let mut savepoint = tx.savepoint()?;
-            let written = apply(&savepoint, &job.write);
-            match written {
-                Ok(_) => savepoint.commit()?,
-                Err(_) => savepoint.rollback()?,
+            let written = if job.write.statements() > 1 {
+                let mut savepoint = tx.savepoint()?;
+                let written = apply(&savepoint, &job.write);
+                match written {
+                    Ok(_) => savepoint.commit()?,
+                    Err(_) => savepoint.rollback()?,
+                }
+                written
+            } else {
+                // A statement that fails is undone by SQLite alone (the
+                // transaction stays open): no savepoint needed.
+                apply(&tx, &job.write)
+            };
+            if written.is_err() && tx.is_autocommit() {
+                // Some failures (a full disk, an I/O error) roll back the
+                // whole transaction: nothing of the batch is written.
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the batch's transaction was rolled back".into()),
+                ));
             }
             outcomes.push(written);
         }
