@@ -860,7 +860,7 @@ impl Service {
     }
 
     /// Revokes a grant and what it issued; the node's cache forgets it.
-    pub(crate) async fn revoke_grant(&self, id: RowId) -> Result<bool, store::StoreError> {
+    async fn revoke_grant(&self, id: RowId) -> Result<bool, store::StoreError> {
         let revoked = self.store.revoke_grant(id, self.now()).await;
         self.grants.invalidate();
         revoked

@@ -139,6 +139,33 @@ async fn disabled_users_lose_their_tokens(backend: Backend) {
     app.stop().await;
 }
 
+/// A user's token of a deleted client stops at once, though its grant was
+/// just read (and is kept a moment for the next check).
+async fn a_deleted_clients_user_tokens_stop_at_once(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let access = exchange(&app, &party).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let userinfo = || async {
+        crate::support::http()
+            .get(app.url("/oauth2/userinfo"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(userinfo().await, 200);
+    app.service
+        .delete_client(&party.id, &Origin::cli())
+        .await
+        .unwrap();
+    assert_eq!(userinfo().await, 401);
+    app.stop().await;
+}
+
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
     r.headers()
         .get_all("set-cookie")
@@ -340,5 +367,6 @@ both_backends!(
     revoking_a_refresh_token_revokes_its_access_tokens,
     refresh_tokens_stop_at_the_absolute_limit,
     disabled_users_lose_their_tokens,
+    a_deleted_clients_user_tokens_stop_at_once,
     forms_need_their_csrf_token_and_cookies_are_locked_down,
 );

@@ -6,7 +6,7 @@
 use tokio::sync::mpsc;
 
 use crate::StoreError;
-use crate::batch::{Job, Written};
+use crate::batch::{CodeSpend, Job, Written};
 
 /// Starts the writer on `pool`. It keeps one connection for as long as it
 /// works (a connection given back to a pool is pinged first, a round trip
@@ -103,9 +103,9 @@ async fn write_batch(
     let inserts = jobs
         .iter()
         .any(|j| matches!(j.write, crate::batch::Write::Insert { .. }));
-    let statements =
-        usize::from(!grants.is_empty()) + usize::from(!codes.is_empty()) + usize::from(inserts) * 2;
-    if statements <= 1 {
+    // Inserts may be two statements (tokens, events): always a transaction.
+    let one_statement = !inserts && (grants.is_empty() || codes.is_empty());
+    if one_statement {
         return write_statements(conn, jobs, &grants, &codes).await;
     }
     let mut tx = sqlx::Connection::begin(conn).await?;
@@ -119,7 +119,7 @@ async fn write_statements(
     conn: &mut sqlx::PgConnection,
     jobs: &[crate::batch::Job],
     grants: &[crate::batch::GrantSpend],
-    codes: &[crate::batch::CodeSpend<'_>],
+    codes: &[CodeSpend<'_>],
 ) -> Result<Vec<crate::batch::Written>, StoreError> {
     let mut rotated = std::collections::HashMap::new();
     if !grants.is_empty() {
@@ -142,43 +142,22 @@ async fn write_statements(
     }
     let mut redeemed = std::collections::HashSet::new();
     if !codes.is_empty() {
+        // One array per column.
+        fn column<'a, T>(codes: &'a [CodeSpend<'a>], f: impl Fn(&'a CodeSpend<'a>) -> T) -> Vec<T> {
+            codes.iter().map(f).collect()
+        }
         let rows = sqlx::query(REDEEM)
-            .bind(
-                codes
-                    .iter()
-                    .map(|(g, _)| g.id.as_bytes())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                codes
-                    .iter()
-                    .map(|(g, _)| g.client_id.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                codes
-                    .iter()
-                    .map(|(g, _)| g.user_id.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                codes
-                    .iter()
-                    .map(|(g, _)| g.scopes.to_string())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                codes
-                    .iter()
-                    .map(|(g, _)| g.claims.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(codes.iter().map(|(g, _)| g.created_at).collect::<Vec<_>>())
-            .bind(codes.iter().map(|(g, _)| g.expires_at).collect::<Vec<_>>())
-            .bind(codes.iter().map(|(g, _)| g.revoked_at).collect::<Vec<_>>())
-            .bind(codes.iter().map(|(g, _)| g.generation).collect::<Vec<_>>())
-            .bind(codes.iter().map(|(g, _)| g.rotated_at).collect::<Vec<_>>())
-            .bind(codes.iter().map(|(_, issued)| *issued).collect::<Vec<_>>())
+            .bind(column(codes, |(g, _)| g.id.as_bytes()))
+            .bind(column(codes, |(g, _)| g.client_id.as_str()))
+            .bind(column(codes, |(g, _)| g.user_id.as_deref()))
+            .bind(column(codes, |(g, _)| g.scopes.to_string()))
+            .bind(column(codes, |(g, _)| g.claims.as_str()))
+            .bind(column(codes, |(g, _)| g.created_at))
+            .bind(column(codes, |(g, _)| g.expires_at))
+            .bind(column(codes, |(g, _)| g.revoked_at))
+            .bind(column(codes, |(g, _)| g.generation))
+            .bind(column(codes, |(g, _)| g.rotated_at))
+            .bind(column(codes, |(_, issued)| *issued))
             .fetch_all(&mut *conn)
             .await?;
         collect_ids(rows, &mut redeemed)?;
