@@ -18,8 +18,8 @@
 //!   the batch holds one write or two hundred. If a batch fails, its writes
 //!   are retried one by one so a single bad row fails only its own caller.
 //! - **SQLite** (`sqlite/writer.rs`): statements run in-process on the
-//!   writer's own thread, so a batch is written write by write, each in a
-//!   savepoint, with prepared statements.
+//!   writer's own thread, so a batch is written write by write, with
+//!   prepared statements; a write that fails is undone alone.
 
 use std::collections::{HashMap, HashSet};
 
@@ -114,38 +114,6 @@ fn drain(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
             Ok(job) => batch.push(job),
             Err(_) => break,
         }
-    }
-}
-
-/// Longest a batch waits to grow (see [`gather`]).
-pub(crate) const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
-
-/// Under load, gives a batch a moment to grow to the size of the one
-/// before it: a commit's fsync costs the same for one write as for thirty,
-/// and while this thread sleeps the request threads have the cores to
-/// bring the writes that are on their way. A batch as large as the last
-/// one is taken at once, and a lone write (no load) never waits; the wait
-/// is [`GATHER`] at most.
-pub(crate) fn gather(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, last: usize) {
-    let target = last.min(MAX_BATCH);
-    let started = std::time::Instant::now();
-    while batch.len() < target && started.elapsed() < GATHER {
-        std::thread::sleep(std::time::Duration::from_micros(20));
-        drain(rx, batch);
-    }
-}
-
-/// [`gather`] for a writer on the async runtime, whose timers are too
-/// coarse to sleep for microseconds: it lets the request tasks that are
-/// ready run first (a few turns of the scheduler) before taking the batch.
-pub(crate) async fn gather_async(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, last: usize) {
-    let target = last.min(MAX_BATCH);
-    for _ in 0..4 {
-        if batch.len() >= target {
-            return;
-        }
-        tokio::task::yield_now().await;
-        drain(rx, batch);
     }
 }
 

@@ -28,8 +28,10 @@ pub enum StoreError {
     /// The SQLite group-commit writer's connection failed.
     #[error("database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done, as in "cannot create the directory".
+        action: &'static str,
         path: String,
         source: std::io::Error,
     },

@@ -47,6 +47,7 @@ impl SqliteStore {
             #[cfg(unix)]
             std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
             builder.create(dir).map_err(|source| StoreError::Io {
+                action: "create the database directory",
                 path: dir.display().to_string(),
                 source,
             })?;

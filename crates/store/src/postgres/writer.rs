@@ -16,10 +16,7 @@ pub(super) fn spawn(pool: sqlx::PgPool) -> mpsc::Sender<Job> {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(crate::batch::MAX_BATCH);
         let mut held: Option<sqlx::pool::PoolConnection<sqlx::Postgres>> = None;
-        let mut last = 0;
         while crate::batch::next_batch(&mut rx, &mut batch).await {
-            crate::batch::gather_async(&mut rx, &mut batch, last).await;
-            last = batch.len();
             let conn = match held.take() {
                 Some(conn) => Ok(conn),
                 None => pool.acquire().await.map_err(StoreError::from),
