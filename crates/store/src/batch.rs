@@ -97,24 +97,24 @@ pub(crate) async fn submit(
     committed.await.map_err(|_| StoreError::WriterStopped)?
 }
 
-/// Takes the next batch: waits for one job, then whatever else is queued.
+/// Takes the next batch: waits for one job, then whatever else queued
+/// meanwhile (during the previous commit, under load), up to
+/// [`MAX_BATCH`]. It does not wait for the batch to grow: waiting up to
+/// 200 µs for a batch as large as the last one, and on PostgreSQL a few
+/// turns of the scheduler, were measured and cost 10-25% of the exchanges
+/// and rotations a second, more than the commits they saved.
 pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
     let Some(first) = rx.recv().await else {
         return false;
     };
     batch.push(first);
-    drain(rx, batch);
-    true
-}
-
-/// Adds whatever is queued to the batch, up to [`MAX_BATCH`].
-fn drain(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
             Ok(job) => batch.push(job),
             Err(_) => break,
         }
     }
+    true
 }
 
 /// A grant to rotate: (grant, generation presented, now).

@@ -1131,3 +1131,25 @@ async fn an_in_memory_sqlite_database_is_refused() {
         }
     }
 }
+
+/// A database whose directory cannot be made fails to open, naming the
+/// directory and why.
+#[tokio::test]
+async fn a_sqlite_directory_that_cannot_be_made_is_named() {
+    // A file where the directory would go.
+    let blocker = std::env::temp_dir().join(format!("portcullis-blocker-{}", std::process::id()));
+    std::fs::write(&blocker, b"").expect("write the blocking file");
+    let dir = blocker.join("data");
+    let url = format!("sqlite://{}/portcullis.db", dir.display());
+    let result = store::connect(&url).await;
+    std::fs::remove_file(&blocker).expect("remove the blocking file");
+    match result {
+        Err(e @ StoreError::Io { .. }) => {
+            let message = e.to_string();
+            let expected = format!("cannot create the database directory {}: ", dir.display());
+            assert!(message.starts_with(&expected), "{message}");
+        }
+        Err(e) => panic!("{url}: {e}"),
+        Ok(_) => panic!("{url} was opened"),
+    }
+}
