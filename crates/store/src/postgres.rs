@@ -30,10 +30,10 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(StoreError::Database)?;
-        let writer = writer::spawn(pool.clone());
+        let writer = writer::spawn(writer::pool(options));
         Ok(PostgresStore {
             writes: crate::sql::Writes::new(pool.clone(), None),
             pool,
