@@ -4,7 +4,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use protocol::token::{RowId, Verifier};
+use protocol::{GrantType, RedirectUri, ScopeSet};
 use sqlx::Connection as _;
+
+use crate::model::{Client, Grant, User};
 
 /// The environment variable that enables the PostgreSQL half of the test suite.
 pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
@@ -176,5 +180,69 @@ impl TestDatabase {
                 Err(_) => false,
             },
         }
+    }
+}
+
+// Rows for tests to store: the same few everywhere, so a test says only
+// what is particular to it.
+
+/// A user `name` with id `u-{name}`, enabled.
+pub fn user(name: &str) -> User {
+    User {
+        id: format!("u-{name}"),
+        username: name.to_owned(),
+        email: Some(format!("{name}@example.test")),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        disabled: false,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+/// A confidential client `id` with two redirect URIs, for the code and
+/// refresh grants and the scopes `read write`.
+pub fn client(id: &str, owner: Option<&str>) -> Client {
+    Client {
+        id: id.to_owned(),
+        name: format!("App {id}"),
+        description: "An app".to_owned(),
+        homepage: Some("https://app.test".to_owned()),
+        owner_id: owner.map(str::to_owned),
+        public: false,
+        secret: Some(Verifier::of("pc_cs_secret")),
+        previous_secret: None,
+        redirect_uris: vec![
+            RedirectUri::parse("https://app.test/cb").unwrap(),
+            RedirectUri::parse("http://127.0.0.1/cb").unwrap(),
+        ],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read write").unwrap(),
+        access_token_ttl: Some(600),
+        refresh_token_ttl: None,
+        refresh_token_idle_ttl: None,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+/// Row id number `n`, in the order of `n`.
+pub fn rid(n: u64) -> RowId {
+    RowId::new(2_000_000 + n, [n as u8; 10])
+}
+
+/// Grant number `n` of `user_id` to `client_id`, for `read`, unrevoked
+/// and expiring at 100 000.
+pub fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
+    Grant {
+        id: rid(n),
+        client_id: client_id.to_owned(),
+        user_id: Some(user_id.to_owned()),
+        scopes: ScopeSet::parse("read").unwrap(),
+        claims: "{}".to_owned(),
+        created_at: 1_000,
+        expires_at: 100_000,
+        revoked_at: None,
+        generation: 0,
+        rotated_at: None,
     }
 }

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use protocol::token::{RowId, Verifier};
-use protocol::{GrantType, RedirectUri, ScopeSet};
-use store::testing::{Backend, TestDatabase};
+use protocol::{RedirectUri, ScopeSet};
+use store::testing::{Backend, TestDatabase, client, grant_of, rid, user};
 use store::{
-    AccessToken, AuditEvent, Client, Consent, DeviceCode, DeviceStatus, Grant, PairingCode,
-    Redeemed, Scope, Session, StandingGrant, Store, StoreError, User,
+    AccessToken, AuditEvent, Consent, DeviceCode, DeviceStatus, Grant, PairingCode, Redeemed,
+    Scope, Session, StandingGrant, Store, StoreError,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -23,42 +23,6 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
         vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
     Some((db, store))
-}
-
-fn user(name: &str) -> User {
-    User {
-        id: format!("u-{name}"),
-        username: name.to_owned(),
-        email: Some(format!("{name}@example.test")),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
-        disabled: false,
-        created_at: 1_000,
-        updated_at: 1_000,
-    }
-}
-
-fn client(id: &str, owner: Option<&str>) -> Client {
-    Client {
-        id: id.to_owned(),
-        name: format!("App {id}"),
-        description: "An app".to_owned(),
-        homepage: Some("https://app.test".to_owned()),
-        owner_id: owner.map(str::to_owned),
-        public: false,
-        secret: Some(Verifier::of("pc_cs_secret")),
-        previous_secret: None,
-        redirect_uris: vec![
-            RedirectUri::parse("https://app.test/cb").unwrap(),
-            RedirectUri::parse("http://127.0.0.1/cb").unwrap(),
-        ],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        scopes: ScopeSet::parse("read write").unwrap(),
-        access_token_ttl: Some(600),
-        refresh_token_ttl: None,
-        refresh_token_idle_ttl: None,
-        created_at: 1_000,
-        updated_at: 1_000,
-    }
 }
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -264,25 +228,6 @@ async fn audit_events(store: Arc<dyn Store>) {
         recent.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
         ["client_auth.failed", "token.issued"]
     );
-}
-
-fn rid(n: u64) -> RowId {
-    RowId::new(2_000_000 + n, [n as u8; 10])
-}
-
-fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
-    Grant {
-        id: rid(n),
-        client_id: client_id.to_owned(),
-        user_id: Some(user_id.to_owned()),
-        scopes: ScopeSet::parse("read").unwrap(),
-        claims: "{}".to_owned(),
-        created_at: 1_000,
-        expires_at: 100_000,
-        revoked_at: None,
-        generation: 0,
-        rotated_at: None,
-    }
 }
 
 fn access(n: u64, grant_id: Option<RowId>, client_id: &str, user_id: Option<&str>) -> AccessToken {

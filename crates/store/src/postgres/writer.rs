@@ -257,10 +257,8 @@ async fn insert_access(
 #[cfg(all(test, feature = "testing"))]
 mod tests {
     use protocol::token::RowId;
-    use protocol::{GrantType, ScopeSet};
 
-    use crate::model::{Client, Consent, Grant, User};
-    use crate::testing::TestDatabase;
+    use crate::testing::{TestDatabase, client, grant_of, user};
 
     /// A fresh database with a few dozen grants of one user and client,
     /// never analyzed: where a planner free to scan picks a scan.
@@ -268,69 +266,13 @@ mod tests {
         let db = TestDatabase::postgres().await?;
         let store = crate::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        store
-            .insert_user(&User {
-                id: "u1".into(),
-                username: "alice".into(),
-                email: None,
-                password_hash: "x".into(),
-                disabled: false,
-                created_at: 1,
-                updated_at: 1,
-            })
-            .await
-            .unwrap();
-        store
-            .insert_client(&Client {
-                id: "c1".into(),
-                name: "App".into(),
-                description: String::new(),
-                homepage: None,
-                owner_id: None,
-                public: true,
-                secret: None,
-                previous_secret: None,
-                redirect_uris: vec![],
-                grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-                scopes: ScopeSet::parse("read").unwrap(),
-                access_token_ttl: None,
-                refresh_token_ttl: None,
-                refresh_token_idle_ttl: None,
-                created_at: 1,
-                updated_at: 1,
-            })
-            .await
-            .unwrap();
-        store
-            .put_consent(&Consent {
-                user_id: "u1".into(),
-                client_id: "c1".into(),
-                scopes: ScopeSet::parse("read").unwrap(),
-                created_at: 1,
-                updated_at: 1,
-                last_used_at: 1,
-            })
-            .await
-            .unwrap();
+        store.insert_user(&user("alice")).await.unwrap();
+        store.insert_client(&client("c1", None)).await.unwrap();
         let mut ids = Vec::new();
-        for n in 0..80u8 {
-            let id = RowId::new(1_000 + u64::from(n), [n; 10]);
-            store
-                .insert_grant(&Grant {
-                    id,
-                    client_id: "c1".into(),
-                    user_id: Some("u1".into()),
-                    scopes: ScopeSet::parse("read").unwrap(),
-                    claims: "{}".into(),
-                    created_at: 1,
-                    expires_at: 100_000,
-                    revoked_at: None,
-                    generation: 0,
-                    rotated_at: None,
-                })
-                .await
-                .unwrap();
-            ids.push(id);
+        for n in 0..80 {
+            let grant = grant_of(n, "c1", "u-alice");
+            store.insert_grant(&grant).await.unwrap();
+            ids.push(grant.id);
         }
         Some((db, ids))
     }
