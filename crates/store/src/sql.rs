@@ -655,7 +655,15 @@ macro_rules! implement_store {
             }
 
             async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&mut *self.writes.get().await?).await?;
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // The client first: deleting it deletes its consents and
+                // unspent codes, and so waits for any redemption of them
+                // in progress; its grants, then, include that redemption's.
+                let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                // PostgreSQL's grants name their client without a foreign key.
+                sqlx::query("DELETE FROM grants WHERE client_id = $1").bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
                 Ok(r.rows_affected() > 0)
             }
 

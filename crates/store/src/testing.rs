@@ -8,7 +8,7 @@ use protocol::token::{RowId, Verifier};
 use protocol::{GrantType, RedirectUri, ScopeSet};
 use sqlx::Connection as _;
 
-use crate::model::{Client, Grant, User};
+use crate::model::{Client, Consent, Grant, User};
 
 /// The environment variable that enables the PostgreSQL half of the test suite.
 pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
@@ -244,5 +244,18 @@ pub fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
         revoked_at: None,
         generation: 0,
         rotated_at: None,
+    }
+}
+
+/// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last
+/// used at `last_used_at`.
+pub fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
+    Consent {
+        user_id: user_id.to_owned(),
+        client_id: "c1".to_owned(),
+        scopes: ScopeSet::parse("read").unwrap(),
+        created_at: 1_000,
+        updated_at: 1_000,
+        last_used_at,
     }
 }

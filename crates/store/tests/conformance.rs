@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use protocol::token::{RowId, Verifier};
 use protocol::{RedirectUri, ScopeSet};
-use store::testing::{Backend, TestDatabase, client, grant_of, rid, user};
+use store::testing::{Backend, TestDatabase, client, consent_to_read, grant_of, rid, user};
 use store::{
-    AccessToken, AuditEvent, Consent, DeviceCode, DeviceStatus, Grant, PairingCode, Redeemed,
-    Scope, Session, StandingGrant, Store, StoreError,
+    AccessToken, AuditEvent, DeviceCode, DeviceStatus, Grant, PairingCode, Redeemed, Scope,
+    Session, StandingGrant, Store, StoreError,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -20,7 +20,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let store = store::connect(&db.url).await.expect("connect");
     assert_eq!(
         store.migrate().await.expect("migrate"),
-        vec![1, 2, 3, 4, 5, 6, 7, 8]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
     );
     Some((db, store))
 }
@@ -206,6 +206,34 @@ async fn a_code_is_redeemed_once_while_its_consent_stands(store: Arc<dyn Store>)
     );
 }
 
+async fn deleting_a_client_deletes_its_grants(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    store.insert_client(&client("c2", None)).await.unwrap();
+    store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    let redeemed = grant_of(1, "c1", "u-alice");
+    assert_eq!(
+        store.redeem_code(&redeemed, 1_000).await.unwrap(),
+        Redeemed::Issued
+    );
+    let stored = grant_of(2, "c1", "u-alice");
+    store.insert_grant(&stored).await.unwrap();
+    let token = access(3, Some(stored.id), "c1", Some("u-alice"));
+    store.insert_access_token(&token, None).await.unwrap();
+    let other = grant_of(4, "c2", "u-alice");
+    store.insert_grant(&other).await.unwrap();
+
+    assert!(store.delete_client("c1").await.unwrap());
+    assert_eq!(store.grant(redeemed.id).await.unwrap(), None);
+    assert_eq!(store.grant(stored.id).await.unwrap(), None);
+    assert_eq!(store.access_token(token.id).await.unwrap(), None);
+    assert_eq!(store.consent("u-alice", "c1").await.unwrap(), None);
+    // Another client's grants stay.
+    assert_eq!(store.grant(other.id).await.unwrap(), Some(other));
+}
+
 async fn audit_events(store: Arc<dyn Store>) {
     for (i, kind) in ["client.created", "token.issued", "client_auth.failed"]
         .iter()
@@ -248,18 +276,6 @@ fn access(n: u64, grant_id: Option<RowId>, client_id: &str, user_id: Option<&str
 async fn with_alice_and_client(store: &Arc<dyn Store>) {
     store.insert_user(&user("alice")).await.unwrap();
     store.insert_client(&client("c1", None)).await.unwrap();
-}
-
-/// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last used at `last_used_at`.
-fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
-    Consent {
-        user_id: user_id.to_owned(),
-        client_id: "c1".to_owned(),
-        scopes: ScopeSet::parse("read").unwrap(),
-        created_at: 1_000,
-        updated_at: 1_000,
-        last_used_at,
-    }
 }
 
 async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
@@ -1047,6 +1063,7 @@ conformance!(
     clients,
     scopes,
     a_code_is_redeemed_once_while_its_consent_stands,
+    deleting_a_client_deletes_its_grants,
     audit_events,
     concurrent_code_redemption_issues_once,
     concurrent_refresh_rotation_rotates_once,

@@ -102,7 +102,12 @@ const ROTATE: &str = concat!(
 );
 
 /// The statement that stores the grants of a batch's redeemed codes, each
-/// only while the consent its code came from stands, and only once.
+/// only while the consent its code came from stands, and only once. It
+/// locks that consent (a key-share lock, which only a deletion waits for):
+/// revoking it, or deleting its client, waits for the grant to commit and
+/// then finds it to end, and a redemption that comes while the consent is
+/// being deleted waits and stores nothing. Grants have no foreign keys
+/// (migration 9); this lock is what keeps a grant from outliving them.
 const REDEEM: &str = concat!(
     "INSERT INTO grants (",
     crate::sql::grant_columns!(),
@@ -113,7 +118,7 @@ const REDEEM: &str = concat!(
      AS v(id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, \
      rotated_at, code_issued_at) \
      WHERE EXISTS (SELECT 1 FROM consents c WHERE c.user_id = v.user_id \
-     AND c.client_id = v.client_id AND c.created_at <= v.code_issued_at) \
+     AND c.client_id = v.client_id AND c.created_at <= v.code_issued_at FOR KEY SHARE) \
      ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
@@ -258,7 +263,8 @@ async fn insert_access(
 mod tests {
     use protocol::token::RowId;
 
-    use crate::testing::{TestDatabase, client, grant_of, user};
+    use crate::Redeemed;
+    use crate::testing::{TestDatabase, client, consent_to_read, grant_of, user};
 
     /// A fresh database with a few dozen grants of one user and client,
     /// never analyzed: where a planner free to scan picks a scan.
@@ -309,5 +315,42 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan on grants"), "{plan}");
+    }
+
+    /// A code redeemed while its consent is being revoked waits for the
+    /// revocation, then stores nothing: the redemption locks the consent,
+    /// where the foreign keys grants no longer have would not have waited.
+    #[tokio::test]
+    async fn a_redemption_waits_for_its_consent_being_revoked() {
+        use sqlx::Connection as _;
+        let Some(db) = TestDatabase::postgres().await else {
+            eprintln!("skipped: {} is not set", crate::testing::POSTGRES_ENV);
+            return;
+        };
+        let store = crate::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store.insert_user(&user("alice")).await.unwrap();
+        store.insert_client(&client("c1", None)).await.unwrap();
+        store
+            .put_consent(&consent_to_read("u-alice", 1_000))
+            .await
+            .unwrap();
+        let mut revoking = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let mut tx = revoking.begin().await.unwrap();
+        sqlx::query("DELETE FROM consents WHERE user_id = 'u-alice' AND client_id = 'c1'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+
+        let grant = grant_of(1, "c1", "u-alice");
+        let redeeming = tokio::spawn({
+            let (store, grant) = (store.clone(), grant.clone());
+            async move { store.redeem_code(&grant, 1_000).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!redeeming.is_finished(), "the redemption waits");
+        tx.commit().await.unwrap();
+        assert_eq!(redeeming.await.unwrap().unwrap(), Redeemed::Missing);
+        assert_eq!(store.grant(grant.id).await.unwrap(), None);
     }
 }

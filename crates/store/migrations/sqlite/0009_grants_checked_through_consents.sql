@@ -1,0 +1,6 @@
+-- Nothing changes here. PostgreSQL's grants lost their foreign keys to
+-- clients and users (each was a query of its own per grant stored, run by
+-- a trigger); SQLite checks a foreign key in-process with one B-tree
+-- lookup, and its one writer orders a redemption and a deletion, so its
+-- grants keep theirs. A client's deletion also deletes its grants
+-- explicitly, as on PostgreSQL.
