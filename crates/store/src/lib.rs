@@ -87,12 +87,20 @@ pub trait Store: Send + Sync + 'static {
     /// gets [`Redeemed::Replayed`] with the grant to revoke. Nothing is
     /// stored, and the answer is [`Redeemed::Missing`], when the user's
     /// consent for the client is gone or was given after `code_issued_at`
-    /// (the user revoked the app since the code was issued).
+    /// (the user revoked the app since the code was issued). A revocation
+    /// or a deletion of the client that runs at the same time either comes
+    /// first (nothing is stored) or waits for the grant and ends it.
     async fn redeem_code(
         &self,
         grant: &Grant,
         code_issued_at: UnixTime,
     ) -> Result<Redeemed, StoreError>;
+    /// Stores a grant as it is, with nothing else spent: for the caller
+    /// that already holds what vouches for its client and user. Only
+    /// SQLite refuses an unknown client or user here
+    /// ([`StoreError::MissingReference`]); PostgreSQL's grants have no
+    /// foreign keys (migration 9), and every grant the server issues goes
+    /// through a redemption that locks what the grant came from.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
     /// A grant with its user, in one read.
