@@ -61,6 +61,8 @@ pub struct Service {
     grants: Arc<cache::GrantCache>,
     revoked: Arc<sealed::DenyList>,
     issued: Arc<sealed::IssuanceLog>,
+    /// Where the purge's sweep of grants goes on from (`None`: the first).
+    grant_sweep: Arc<std::sync::Mutex<Option<protocol::token::RowId>>>,
 }
 
 /// Keys the server generates once and keeps in the store, so every node
@@ -114,6 +116,7 @@ impl Service {
             grants: Arc::new(cache::GrantCache::default()),
             revoked: Arc::new(sealed::DenyList::default()),
             issued: Arc::new(sealed::IssuanceLog::default()),
+            grant_sweep: Arc::default(),
         };
         service.sync_revocations().await?;
         Ok(service)

@@ -246,11 +246,26 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes what expired before `before` and is no longer needed, oldest
     /// first and at most `limit` rows of each kind per call, each kind in its
     /// own short statement so no write lock is held for long: access tokens;
-    /// the grants that expired (kept until then, so a replayed code or a spent
-    /// refresh token is still recognised) once nothing refers to them; device codes;
-    /// pairing codes; revoked sealed tokens' deny-list entries; sessions. Audit events are kept. Returns the rows deleted; call again
-    /// until it returns 0.
+    /// device codes; pairing codes; revoked sealed tokens' deny-list entries;
+    /// sessions. Grants go by [`Store::sweep_grants`]; audit events are kept.
+    /// Returns the rows deleted; call again until it returns 0.
     async fn purge_expired(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError>;
+    /// Looks at the `scan` grants that follow `after` in key order (from the
+    /// first when `None`) and deletes those that expired before `before`
+    /// (kept until then, so a replayed code or a spent refresh token is still
+    /// recognised) once no stored access token refers to them. Returns the
+    /// rows deleted and the key to go on after, `None` once the last grant
+    /// was looked at.
+    ///
+    /// Grants have no index by expiry: every code exchange stores one, and an
+    /// index is one more B-tree written each time. A sweep in key order costs
+    /// reads instead, spread over as many passes as the purge likes.
+    async fn sweep_grants(
+        &self,
+        before: UnixTime,
+        after: Option<RowId>,
+        scan: i64,
+    ) -> Result<(u64, Option<RowId>), StoreError>;
 }
 
 /// Opens the database a URL names: `sqlite:` (the file is created when

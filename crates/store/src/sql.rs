@@ -1211,13 +1211,9 @@ macro_rules! implement_store {
             }
 
             async fn purge_expired(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
-                // In this order: a grant goes only after its tokens.
                 const PURGE: &[&str] = &[
                     "DELETE FROM access_tokens WHERE id IN (SELECT id FROM access_tokens \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-                    "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g WHERE g.expires_at < $1 \
-                     AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = g.id) \
-                     ORDER BY g.expires_at LIMIT $2)",
                     "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes \
                      WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
                     "DELETE FROM pairing_codes WHERE id IN (SELECT id FROM pairing_codes \
@@ -1233,6 +1229,36 @@ macro_rules! implement_store {
                     deleted += r.rows_affected();
                 }
                 Ok(deleted)
+            }
+
+            async fn sweep_grants(
+                &self,
+                before: i64,
+                after: Option<protocol::token::RowId>,
+                scan: i64,
+            ) -> Result<(u64, Option<protocol::token::RowId>), StoreError> {
+                use sqlx::Row as _;
+                // Every key is 16 bytes: the empty one sorts before them all.
+                let from = after.as_ref().map_or(&[][..], |id| id.as_bytes());
+                let last = sqlx::query("SELECT id FROM grants WHERE id > $1 ORDER BY id LIMIT 1 OFFSET $2")
+                    .bind(from)
+                    .bind(scan.max(1) - 1)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| -> Result<_, StoreError> { crate::sql::row_id(&r.try_get::<Vec<u8>, _>("id")?) })
+                    .transpose()?;
+                // Short of `scan` grants left: this sweep reaches the end.
+                let to = last.map_or([0xff; 16], |id| id.0);
+                let r = sqlx::query(
+                    "DELETE FROM grants WHERE id > $1 AND id <= $2 AND expires_at < $3 \
+                     AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.id)",
+                )
+                .bind(from)
+                .bind(&to[..])
+                .bind(before)
+                .execute(&mut *self.writes.get().await?)
+                .await?;
+                Ok((r.rows_affected(), last))
             }
         }
     };

@@ -81,4 +81,42 @@ async fn expired_rows_are_purged_and_rotated_refresh_tokens_kept(backend: Backen
     app.stop().await;
 }
 
-both_backends!(expired_rows_are_purged_and_rotated_refresh_tokens_kept);
+/// Each pass sweeps a bounded number of grants and the next goes on from
+/// there; after the last grant, the sweep begins again from the first.
+async fn the_grant_sweep_goes_on_where_the_last_pass_stopped(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(
+        &app,
+        Lifetimes {
+            refresh_token_ttl: Some(3_600),
+            ..Lifetimes::default()
+        },
+    )
+    .await;
+    for _ in 0..3 {
+        exchange(&app, &party).await;
+    }
+    app.clock.advance(3_600 + PURGE_MARGIN + 1);
+    let later = exchange(&app, &party).await;
+    let live = later["refresh_token"].as_str().unwrap().to_owned();
+
+    // One grant per statement, two per pass: the three expired grants go
+    // over two passes, and the fourth, still valid, stays.
+    let pass = || app.service.purge_expired_in(1, 2);
+    assert_eq!(pass().await.unwrap(), 2);
+    assert_eq!(pass().await.unwrap(), 1);
+    assert_eq!(pass().await.unwrap(), 0, "the sweep began again");
+    assert!(active(&app, &party, &live).await);
+
+    app.clock.advance(3_600);
+    assert_eq!(pass().await.unwrap(), 0, "expired, but within the margin");
+    app.clock.advance(PURGE_MARGIN + 1);
+    assert_eq!(pass().await.unwrap(), 1, "from the first grant again");
+    assert!(!active(&app, &party, &live).await);
+    app.stop().await;
+}
+
+both_backends!(
+    expired_rows_are_purged_and_rotated_refresh_tokens_kept,
+    the_grant_sweep_goes_on_where_the_last_pass_stopped
+);
