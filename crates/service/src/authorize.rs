@@ -197,6 +197,10 @@ impl Service {
         let existing = self.store.consent(&user.id, &request.client.id).await?;
         self.store
             .put_consent(&Consent {
+                id: match &existing {
+                    Some(c) => c.id,
+                    None => secrets::row_id(self.clock.now_millis())?,
+                },
                 user_id: user.id.clone(),
                 client_id: request.client.id.clone(),
                 scopes: existing

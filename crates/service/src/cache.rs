@@ -196,6 +196,7 @@ mod tests {
                 rotated_at: None,
             },
             user: None,
+            withdrawn: false,
         })
     }
 

@@ -582,6 +582,10 @@ impl Service {
         else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
+        if standing.withdrawn {
+            // The app was revoked: not reuse, whatever the generation.
+            return Err(invalid_grant("the refresh token has been revoked"));
+        }
         let user_disabled = standing.user_disabled();
         let grant = standing.grant;
         if grant.generation > grant_ref.generation && grant.revoked_at.is_none() {
@@ -813,8 +817,13 @@ impl Service {
         let Some(standing) = self.standing_grant(kind, grant_ref.id).await? else {
             return Ok(None);
         };
-        let StandingGrant { grant, user } = &*standing;
+        let StandingGrant {
+            grant,
+            user,
+            withdrawn,
+        } = &*standing;
         let live = grant.revoked_at.is_none()
+            && !withdrawn
             && grant.client_id == sealed.client_id
             && (kind == Kind::AccessToken
                 || (grant.generation == grant_ref.generation && grant.expires_at > now));

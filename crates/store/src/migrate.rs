@@ -18,8 +18,8 @@ macro_rules! migrations {
     };
 }
 
-pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_pairing_codes", 3 "0003_personal_access_tokens", 4 "0004_purge_indexes", 5 "0005_revoked_access_tokens", 6 "0006_sealed_refresh_tokens", 7 "0007_sealed_authorization_codes", 8 "0008_grants_by_client_and_user", 9 "0009_grants_checked_through_consents", 10 "0010_grants_swept_by_key");
-pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_pairing_codes", 3 "0003_personal_access_tokens", 4 "0004_purge_indexes", 5 "0005_revoked_access_tokens", 6 "0006_sealed_refresh_tokens", 7 "0007_sealed_authorization_codes", 8 "0008_grants_by_client_and_user", 9 "0009_grants_checked_through_consents", 10 "0010_grants_swept_by_key");
+pub(crate) const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_initial", 2 "0002_pairing_codes", 3 "0003_personal_access_tokens", 4 "0004_purge_indexes", 5 "0005_revoked_access_tokens", 6 "0006_sealed_refresh_tokens", 7 "0007_sealed_authorization_codes", 8 "0008_grants_by_client_and_user", 9 "0009_grants_checked_through_consents", 10 "0010_grants_swept_by_key", 11 "0011_grants_live_with_their_consent");
+pub(crate) const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_initial", 2 "0002_pairing_codes", 3 "0003_personal_access_tokens", 4 "0004_purge_indexes", 5 "0005_revoked_access_tokens", 6 "0006_sealed_refresh_tokens", 7 "0007_sealed_authorization_codes", 8 "0008_grants_by_client_and_user", 9 "0009_grants_checked_through_consents", 10 "0010_grants_swept_by_key", 11 "0011_grants_live_with_their_consent");
 
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portcullis_migrations (
     version BIGINT PRIMARY KEY,

@@ -105,6 +105,10 @@ pub struct StandingGrant {
     pub grant: Grant,
     /// The grant's user; `None` for a grant without one.
     pub user: Option<User>,
+    /// The consent the grant was issued under is gone (the app was revoked,
+    /// or its client deleted), even if it was given again since: the grant
+    /// has ended as if revoked.
+    pub withdrawn: bool,
 }
 
 impl StandingGrant {
@@ -141,6 +145,9 @@ pub struct Session {
 /// shown again only for more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Consent {
+    /// Kept while the consent stands, new when it is given again after a
+    /// revocation: the grants issued under it name it.
+    pub id: RowId,
     pub user_id: String,
     pub client_id: String,
     pub scopes: ScopeSet,

@@ -290,6 +290,7 @@ macro_rules! implement_store {
 
             pub(super) fn consent(r: &DbRow) -> Result<Consent, StoreError> {
                 Ok(Consent {
+                    id: row_id(r.try_get("id")?)?,
                     user_id: r.try_get("user_id")?,
                     client_id: r.try_get("client_id")?,
                     scopes: scopes(r.try_get("scopes")?)?,
@@ -657,12 +658,16 @@ macro_rules! implement_store {
             async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
                 let mut conn = self.writes.get().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                // The client first: deleting it deletes its consents and
-                // unspent codes, and so waits for any redemption of them
-                // in progress; its grants, then, include that redemption's.
+                // Deleting the client deletes its consents, which ends the
+                // grants issued under them (they go with the purge, or at
+                // once on SQLite, whose grants keep their foreign key).
                 let r = sqlx::query("DELETE FROM clients WHERE id = $1").bind(id).execute(&mut *tx).await?;
-                // PostgreSQL's grants name their client without a foreign key.
-                sqlx::query("DELETE FROM grants WHERE client_id = $1").bind(id).execute(&mut *tx).await?;
+                // The others: PostgreSQL's grants name their client without
+                // a foreign key.
+                sqlx::query("DELETE FROM grants WHERE client_id = $1 AND consent_id IS NULL")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(r.rows_affected() > 0)
             }
@@ -741,16 +746,22 @@ macro_rules! implement_store {
                     "SELECT g.id, g.client_id, g.user_id, g.scopes, g.claims, g.created_at, g.expires_at, \
                      g.revoked_at, g.generation, g.rotated_at, u.id AS u_id, u.username AS u_username, \
                      u.email AS u_email, u.password_hash AS u_password_hash, u.disabled AS u_disabled, \
-                     u.created_at AS u_created_at, u.updated_at AS u_updated_at \
-                     FROM grants g LEFT JOIN users u ON u.id = g.user_id WHERE g.id = $1",
+                     u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+                     g.consent_id, c.id AS c_id FROM grants g LEFT JOIN users u ON u.id = g.user_id \
+                     LEFT JOIN consents c ON c.user_id = g.user_id AND c.client_id = g.client_id \
+                     WHERE g.id = $1",
                 )
                 .bind(id.as_bytes())
                 .fetch_optional(&self.pool)
                 .await?;
                 row.map(|r| {
+                    use sqlx::Row as _;
+                    let under: Option<Vec<u8>> = r.try_get("consent_id")?;
+                    let standing: Option<Vec<u8>> = r.try_get("c_id")?;
                     Ok(crate::model::StandingGrant {
                         grant: mapping::grant(&r)?,
                         user: mapping::joined_user(&r)?,
+                        withdrawn: under.is_some() && under != standing,
                     })
                 })
                 .transpose()
@@ -1090,7 +1101,7 @@ macro_rules! implement_store {
 
             async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<crate::model::Consent>, StoreError> {
                 sqlx::query(
-                    "SELECT user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
+                    "SELECT id, user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
                      WHERE user_id = $1 AND client_id = $2",
                 )
                 .bind(user_id)
@@ -1104,8 +1115,9 @@ macro_rules! implement_store {
 
             async fn put_consent(&self, c: &crate::model::Consent) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, client_id) DO UPDATE SET \
+                    // A standing consent keeps its id.
+                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at, id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, client_id) DO UPDATE SET \
                      scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at",
                 )
                 .bind(&c.user_id)
@@ -1114,22 +1126,16 @@ macro_rules! implement_store {
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .bind(c.last_used_at)
+                .bind(c.id.as_bytes())
                 .execute(&mut *self.writes.get().await?)
                 .await?;
                 Ok(())
             }
 
             async fn list_consents(&self, user_id: &str) -> Result<Vec<crate::model::Consent>, StoreError> {
-                // A consent was last used when it was given, renewed or
-                // (the latest rotation of its grants) refreshed.
                 sqlx::query(
-                    "SELECT user_id, client_id, scopes, created_at, updated_at, \
-                     CASE WHEN rotated_at > given_at THEN rotated_at ELSE given_at END AS last_used_at \
-                     FROM (SELECT c.user_id, c.client_id, c.scopes, c.created_at, c.updated_at, \
-                     c.last_used_at AS given_at, MAX(g.rotated_at) AS rotated_at FROM consents c \
-                     LEFT JOIN grants g ON g.client_id = c.client_id AND g.user_id = c.user_id \
-                     WHERE c.user_id = $1 GROUP BY c.user_id, c.client_id) AS t \
-                     ORDER BY last_used_at DESC, client_id",
+                    "SELECT id, user_id, client_id, scopes, created_at, updated_at, last_used_at FROM consents \
+                     WHERE user_id = $1 ORDER BY last_used_at DESC, client_id",
                 )
                 .bind(user_id)
                 .fetch_all(&self.pool)
@@ -1147,12 +1153,15 @@ macro_rules! implement_store {
                     .bind(client_id)
                     .execute(&mut *tx)
                     .await?;
+                // That ends the grants issued under it; the others name no
+                // consent, and are found by client and user.
                 let mut revoked = consent.rows_affected();
                 for sql in [
-                    "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+                    "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 \
+                     AND consent_id IS NULL AND revoked_at IS NULL",
                     // Through the grants, so the token tables need no extra index.
                     "UPDATE access_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
-                     (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3)",
+                     (SELECT id FROM grants WHERE user_id = $2 AND client_id = $3 AND consent_id IS NULL)",
                 ] {
                     let r = sqlx::query(sql).bind(now).bind(user_id).bind(client_id).execute(&mut *tx).await?;
                     revoked += r.rows_affected();
@@ -1164,12 +1173,9 @@ macro_rules! implement_store {
             async fn client_usage(&self, owner_id: &str) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(
-                    "SELECT client_id, COUNT(*) AS users, \
-                     MAX(CASE WHEN rotated_at > given_at THEN rotated_at ELSE given_at END) AS last_used_at \
-                     FROM (SELECT c.client_id, c.last_used_at AS given_at, MAX(g.rotated_at) AS rotated_at \
+                    "SELECT c.client_id, COUNT(*) AS users, MAX(c.last_used_at) AS last_used_at \
                      FROM clients k JOIN consents c ON c.client_id = k.id \
-                     LEFT JOIN grants g ON g.client_id = c.client_id AND g.user_id = c.user_id \
-                     WHERE k.owner_id = $1 GROUP BY c.client_id, c.user_id) AS t GROUP BY client_id",
+                     WHERE k.owner_id = $1 GROUP BY c.client_id",
                 )
                 .bind(owner_id)
                 .fetch_all(&self.pool)

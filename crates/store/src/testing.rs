@@ -250,7 +250,12 @@ pub fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
 /// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last
 /// used at `last_used_at`.
 pub fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
+    let mut tag = [0; 10];
+    for (t, b) in tag.iter_mut().zip(user_id.bytes()) {
+        *t = b;
+    }
     Consent {
+        id: RowId::new(1_000_000, tag),
         user_id: user_id.to_owned(),
         client_id: "c1".to_owned(),
         scopes: ScopeSet::parse("read").unwrap(),

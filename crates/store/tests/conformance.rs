@@ -20,7 +20,7 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
     let store = store::connect(&db.url).await.expect("connect");
     assert_eq!(
         store.migrate().await.expect("migrate"),
-        (1..=10).collect::<Vec<i64>>()
+        (1..=11).collect::<Vec<i64>>()
     );
     Some((db, store))
 }
@@ -226,7 +226,14 @@ async fn deleting_a_client_deletes_its_grants(store: Arc<dyn Store>) {
     store.insert_grant(&other).await.unwrap();
 
     assert!(store.delete_client("c1").await.unwrap());
-    assert_eq!(store.grant(redeemed.id).await.unwrap(), None);
+    // The grant issued under the client's consent has ended with it (on
+    // SQLite, whose grants keep their foreign key, it is deleted).
+    let ended = store.standing_grant(redeemed.id).await.unwrap();
+    assert!(ended.as_ref().is_none_or(|g| g.withdrawn), "{ended:?}");
+    assert_eq!(
+        store.rotate_grant(redeemed.id, 0, 2_000).await.unwrap(),
+        None
+    );
     assert_eq!(store.grant(stored.id).await.unwrap(), None);
     assert_eq!(store.access_token(token.id).await.unwrap(), None);
     assert_eq!(store.consent("u-alice", "c1").await.unwrap(), None);
@@ -349,6 +356,7 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
         Some(StandingGrant {
             grant: first.clone(),
             user: Some(alice.clone()),
+            withdrawn: false,
         })
     );
     assert!(store.set_user_disabled("alice", true, 1_400).await.unwrap());
@@ -377,6 +385,7 @@ async fn concurrent_refresh_rotation_rotates_once(store: Arc<dyn Store>) {
         Some(StandingGrant {
             grant: userless,
             user: None,
+            withdrawn: false,
         })
     );
 
@@ -451,7 +460,7 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
             let (s, b) = (store.clone(), barrier.clone());
             rotations.push(tokio::spawn(async move {
                 b.wait().await;
-                (n, s.rotate_grant(rid(10_000 + n), 0, 1_700).await)
+                (n, s.rotate_grant(rid(10_000 + n), 0, 5_000).await)
             }));
         }
         let (s, b) = (store.clone(), barrier.clone());
@@ -478,7 +487,7 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         if let Some(g) = result.unwrap() {
             assert_eq!(
                 (g.id, g.generation, g.rotated_at),
-                (rid(10_000 + n), 1, Some(1_700))
+                (rid(10_000 + n), 1, Some(5_000))
             );
             won[n as usize] += 1;
         }
@@ -503,21 +512,11 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
             assert!(stored.is_some());
         }
     }
-    // A rotation is the app using its access: Connections and the
-    // developer's usage show it.
+    // A rotation is the app using its access, more than an hour after the
+    // consent's last use: Connections and the developer's usage show it.
     let listed = store.list_consents("u-alice").await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].last_used_at, 1_700);
-    assert_eq!(
-        store
-            .consent("u-alice", "c1")
-            .await
-            .unwrap()
-            .unwrap()
-            .last_used_at,
-        1_000,
-        "the consent row itself is not written by a rotation"
-    );
+    assert_eq!(listed[0].last_used_at, 5_000);
 }
 
 async fn access_tokens(store: Arc<dyn Store>) {
@@ -687,6 +686,87 @@ async fn pairing_codes(store: Arc<dyn Store>) {
     );
 }
 
+/// A code's grant lives only while the consent it was issued under stands:
+/// revoking the app ends it, and consenting again does not bring it back.
+async fn a_grant_lives_with_the_consent_it_was_issued_under(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    store.insert_user(&user("bob")).await.unwrap();
+    for u in ["u-alice", "u-bob"] {
+        store.put_consent(&consent_to_read(u, 1_000)).await.unwrap();
+    }
+    let first = grant_of(1, "c1", "u-alice");
+    let bobs = grant_of(2, "c1", "u-bob");
+    for g in [&first, &bobs] {
+        assert_eq!(store.redeem_code(g, 1_000).await.unwrap(), Redeemed::Issued);
+    }
+    let withdrawn = |id| {
+        let store = store.clone();
+        async move { store.standing_grant(id).await.unwrap().unwrap().withdrawn }
+    };
+    assert!(!withdrawn(first.id).await);
+    assert!(
+        store
+            .rotate_grant(first.id, 0, 1_100)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_200)
+            .await
+            .unwrap()
+    );
+    assert!(withdrawn(first.id).await);
+    assert_eq!(store.rotate_grant(first.id, 1, 1_300).await.unwrap(), None);
+    assert!(!withdrawn(bobs.id).await, "bob's grant is not alice's");
+    assert!(
+        store
+            .rotate_grant(bobs.id, 0, 1_300)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Consented again, in the same second as the first time: a new consent,
+    // under which a new code's grant lives, and the old one stays ended.
+    let again = store::Consent {
+        id: rid(900),
+        ..consent_to_read("u-alice", 1_000)
+    };
+    store.put_consent(&again).await.unwrap();
+    let second = grant_of(3, "c1", "u-alice");
+    assert_eq!(
+        store.redeem_code(&second, 1_000).await.unwrap(),
+        Redeemed::Issued
+    );
+    assert!(withdrawn(first.id).await);
+    assert_eq!(store.rotate_grant(first.id, 1, 1_400).await.unwrap(), None);
+    assert!(!withdrawn(second.id).await);
+    // Renewing a standing consent (another id offered) keeps its id.
+    store
+        .put_consent(&store::Consent {
+            id: rid(901),
+            updated_at: 1_500,
+            ..consent_to_read("u-alice", 1_500)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.consent("u-alice", "c1").await.unwrap().unwrap().id,
+        rid(900)
+    );
+    assert!(!withdrawn(second.id).await);
+    assert!(
+        store
+            .rotate_grant(second.id, 0, 1_600)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 async fn revoking_an_authorization_ends_everything_of_that_user_and_client(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     store.insert_user(&user("bob")).await.unwrap();
@@ -757,17 +837,34 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
         store.client_usage("u-alice").await.unwrap(),
         vec![("c1".to_owned(), 2, Some(1_300))]
     );
-    // A refresh of alice's grant is a use too; two grants still count one user.
+    // A refresh of alice's grant is a use too, recorded to within an hour;
+    // two grants still count one user.
     for n in [1, 2] {
         store
             .insert_grant(&grant_of(n, "c1", "u-alice"))
             .await
             .unwrap();
     }
-    store.rotate_grant(rid(2), 0, 1_500).await.unwrap().unwrap();
+    store.rotate_grant(rid(2), 0, 4_600).await.unwrap().unwrap();
     assert_eq!(
         store.client_usage("u-alice").await.unwrap(),
-        vec![("c1".to_owned(), 2, Some(1_500))]
+        vec![("c1".to_owned(), 2, Some(1_300))],
+        "within the hour of alice's last recorded use: not written"
+    );
+    store.rotate_grant(rid(1), 0, 4_701).await.unwrap().unwrap();
+    assert_eq!(
+        store.client_usage("u-alice").await.unwrap(),
+        vec![("c1".to_owned(), 2, Some(4_701))]
+    );
+    assert_eq!(
+        store
+            .consent("u-bob", "c1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        1_300,
+        "bob's consent is not alice's"
     );
 }
 
@@ -1132,6 +1229,7 @@ conformance!(
     device_codes,
     pairing_codes,
     revoking_an_authorization_ends_everything_of_that_user_and_client,
+    a_grant_lives_with_the_consent_it_was_issued_under,
     usage_per_client_of_an_owner,
     personal_access_tokens,
     group_commit_fails_only_the_bad_write,

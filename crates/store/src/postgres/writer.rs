@@ -89,36 +89,44 @@ pub(super) fn spawn(pool: sqlx::PgPool) -> mpsc::Sender<Job> {
 
 /// The statement that rotates a batch's grants: each moves from the
 /// generation presented to the next, if it is still at it, unrevoked,
-/// unexpired and its user enabled. The same text whatever the batch's
-/// size (the rows come as arrays), so it is prepared and planned once.
+/// unexpired, its user enabled and the consent it was issued under still
+/// standing. It records the consent's last use, to within an hour (so a
+/// consent is written at most once an hour). The same text whatever the
+/// batch's size (the rows come as arrays), so it is prepared and planned
+/// once.
 const ROTATE: &str = concat!(
-    "UPDATE grants SET generation = generation + 1, rotated_at = v.at \
+    "WITH rotated AS (UPDATE grants SET generation = generation + 1, rotated_at = v.at \
      FROM UNNEST($1::bytea[], $2::int8[], $3::int8[]) AS v(grant_id, presented, at) \
      WHERE grants.id = v.grant_id AND grants.generation = v.presented \
      AND grants.revoked_at IS NULL AND grants.expires_at > v.at \
      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
-     RETURNING ",
-    crate::sql::grant_columns!()
+     AND (grants.consent_id IS NULL OR EXISTS (SELECT 1 FROM consents c \
+     WHERE c.user_id = grants.user_id AND c.client_id = grants.client_id AND c.id = grants.consent_id)) \
+     RETURNING grants.*), \
+     used AS (UPDATE consents c SET last_used_at = r.rotated_at FROM rotated r \
+     WHERE c.user_id = r.user_id AND c.client_id = r.client_id AND c.last_used_at < r.rotated_at - 3600) \
+     SELECT ",
+    crate::sql::grant_columns!(),
+    " FROM rotated"
 );
 
 /// The statement that stores the grants of a batch's redeemed codes, each
-/// only while the consent its code came from stands, and only once. It
-/// locks that consent (a key-share lock, which only a deletion waits for):
-/// revoking it, or deleting its client, waits for the grant to commit and
-/// then finds it to end, and a redemption that comes while the consent is
-/// being deleted waits and stores nothing. Grants have no foreign keys
-/// (migration 9); this lock is what keeps a grant from outliving them.
+/// only while the consent its code came from stands, naming that consent,
+/// and only once. Grants have no foreign keys (migration 9), and nothing
+/// is locked: a grant is checked against its consent whenever it is used,
+/// so one stored as its consent is revoked, or its client deleted, is
+/// ended by that (migration 11).
 const REDEEM: &str = concat!(
     "INSERT INTO grants (",
     crate::sql::grant_columns!(),
-    ") SELECT v.id, v.client_id, v.user_id, v.scopes, v.claims, v.created_at, v.expires_at, \
-     v.revoked_at, v.generation, v.rotated_at \
+    ", consent_id) SELECT v.id, v.client_id, v.user_id, v.scopes, v.claims, v.created_at, v.expires_at, \
+     v.revoked_at, v.generation, v.rotated_at, c.id \
      FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
      $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[]) \
      AS v(id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, \
      rotated_at, code_issued_at) \
-     WHERE EXISTS (SELECT 1 FROM consents c WHERE c.user_id = v.user_id \
-     AND c.client_id = v.client_id AND c.created_at <= v.code_issued_at FOR KEY SHARE) \
+     JOIN consents c ON c.user_id = v.user_id AND c.client_id = v.client_id \
+     AND c.created_at <= v.code_issued_at \
      ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
@@ -317,11 +325,11 @@ mod tests {
         assert!(!plan.contains("Seq Scan on grants"), "{plan}");
     }
 
-    /// A code redeemed while its consent is being revoked waits for the
-    /// revocation, then stores nothing: the redemption locks the consent,
-    /// where the foreign keys grants no longer have would not have waited.
+    /// A code redeemed while its consent is being revoked does not wait for
+    /// the revocation (nothing is locked), and the grant it stores names
+    /// the consent: once the revocation commits, the grant has ended.
     #[tokio::test]
-    async fn a_redemption_waits_for_its_consent_being_revoked() {
+    async fn a_grant_stored_while_its_consent_is_revoked_ends_with_it() {
         use sqlx::Connection as _;
         let Some(db) = TestDatabase::postgres().await else {
             eprintln!("skipped: {} is not set", crate::testing::POSTGRES_ENV);
@@ -343,14 +351,19 @@ mod tests {
             .unwrap();
 
         let grant = grant_of(1, "c1", "u-alice");
-        let redeeming = tokio::spawn({
-            let (store, grant) = (store.clone(), grant.clone());
-            async move { store.redeem_code(&grant, 1_000).await }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert!(!redeeming.is_finished(), "the redemption waits");
+        let redeemed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.redeem_code(&grant, 1_000),
+        )
+        .await
+        .expect("the redemption does not wait");
+        assert_eq!(redeemed.unwrap(), Redeemed::Issued);
+        let standing = store.standing_grant(grant.id).await.unwrap().unwrap();
+        assert!(!standing.withdrawn, "the revocation has not committed");
+
         tx.commit().await.unwrap();
-        assert_eq!(redeeming.await.unwrap().unwrap(), Redeemed::Missing);
-        assert_eq!(store.grant(grant.id).await.unwrap(), None);
+        let standing = store.standing_grant(grant.id).await.unwrap().unwrap();
+        assert!(standing.withdrawn);
+        assert_eq!(store.rotate_grant(grant.id, 0, 2_000).await.unwrap(), None);
     }
 }

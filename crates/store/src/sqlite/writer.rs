@@ -133,6 +133,11 @@ fn copy(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
+/// A refresh records when its consent was last used, to within an hour, so
+/// a consent is written at most once an hour.
+const CONSENT_USED: &str = "UPDATE consents SET last_used_at = ?3 \
+     WHERE user_id = ?1 AND client_id = ?2 AND last_used_at < ?3 - 3600";
+
 /// One write, inside the batch's transaction.
 fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
     match write {
@@ -155,27 +160,40 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                     "UPDATE grants SET generation = generation + 1, rotated_at = ?3 \
                      WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL AND expires_at > ?3 \
                      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
+                     AND (consent_id IS NULL OR EXISTS (SELECT 1 FROM consents c \
+                     WHERE c.user_id = grants.user_id AND c.client_id = grants.client_id AND c.id = grants.consent_id)) \
                      RETURNING ",
                     grant_columns!()
                 ))?
                 .query_row(params![grant.as_bytes(), generation, now], GrantRow::read)
                 .optional()?;
-            match rotated {
-                Some(grant) => Ok(Written::Rotated(Box::new(grant.parse()?))),
-                None => Ok(Written::NotSpent),
+            let Some(grant) = rotated else {
+                return Ok(Written::NotSpent);
+            };
+            let grant = grant.parse()?;
+            if let Some(user_id) = &grant.user_id {
+                // Bookkeeping only: a failure here fails nothing else.
+                let used = conn
+                    .prepare_cached(CONSENT_USED)
+                    .and_then(|mut s| s.execute(params![user_id, grant.client_id, now]));
+                if let Err(e) = used {
+                    tracing::warn!(error = %e, "recording a consent's last use failed");
+                }
             }
+            Ok(Written::Rotated(Box::new(grant)))
         }
         Write::Redeem {
             grant: g,
             code_issued_at,
         } => {
-            // Stored only while the consent the code came from stands.
+            // Stored only while the consent the code came from stands, and
+            // naming it.
             let stored = conn
                 .prepare_cached(concat!(
                     "INSERT INTO grants (",
                     grant_columns!(),
-                    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM consents \
-                     WHERE user_id = ?3 AND client_id = ?2 AND created_at <= ?11) \
+                    ", consent_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, c.id FROM consents c \
+                     WHERE c.user_id = ?3 AND c.client_id = ?2 AND c.created_at <= ?11 \
                      ON CONFLICT (id) DO NOTHING"
                 ))?
                 .execute(params![

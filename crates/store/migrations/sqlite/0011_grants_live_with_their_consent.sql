@@ -1,0 +1,14 @@
+-- A code's grant names the consent it was issued under and is live only
+-- while that consent stands: revoking an app deletes its consent, and
+-- every grant issued under it ends with it. A consent given again after a
+-- revocation has a new id, so the grants of the old one stay ended.
+-- Finding those grants needed an index of grants by client and user,
+-- written at a random place with every code exchange; now only grants
+-- that name no consent (from device and pairing codes, and those stored
+-- before this version) are found that way, and only they are indexed.
+-- A consent's last use is kept on the consent, which a refresh updates.
+ALTER TABLE consents ADD COLUMN id BLOB;
+UPDATE consents SET id = randomblob(16);
+ALTER TABLE grants ADD COLUMN consent_id BLOB;
+DROP INDEX grants_client_user;
+CREATE INDEX grants_without_consent ON grants (client_id, user_id) WHERE consent_id IS NULL;
