@@ -533,6 +533,9 @@ impl Service {
                 // Audited in aggregate, like client_credentials issuance.
                 self.issued
                     .record(Counted::Rotation, &client.id, origin.ip.as_deref());
+                if let Some(user_id) = &grant.user_id {
+                    self.issued.used(user_id, &client.id, now);
+                }
                 Ok(self.rotated_pair(client, &grant, &scope, presented)?.0)
             }
             None => {

@@ -75,7 +75,8 @@ pub(crate) enum Counted {
     ClientToken,
     /// An authorization code redeemed (its grant records when and for whom).
     CodeExchange,
-    /// A refresh-token rotation (the grant itself records the latest).
+    /// A refresh-token rotation (the grant itself records the latest, and
+    /// the consent it was issued under its last use).
     Rotation,
 }
 
@@ -104,6 +105,9 @@ type Counts = HashMap<Counted, HashMap<String, HashMap<String, u64>>>;
 #[derive(Debug, Default)]
 pub(crate) struct IssuanceLog {
     counts: Mutex<Counts>,
+    /// When each user's consent to a client was last used by a refresh, by
+    /// client and then user (keys allocated once per consent, not per use).
+    uses: Mutex<HashMap<String, HashMap<String, i64>>>,
 }
 
 impl IssuanceLog {
@@ -123,8 +127,34 @@ impl IssuanceLog {
         }
     }
 
+    /// A refresh used the consent of `user_id` to `client_id` at `at`.
+    pub(crate) fn used(&self, user_id: &str, client_id: &str, at: i64) {
+        let mut uses = self.uses.lock().unwrap_or_else(|e| e.into_inner());
+        let per_user = match uses.get_mut(client_id) {
+            Some(per_user) => per_user,
+            None => uses.entry(client_id.to_owned()).or_default(),
+        };
+        match per_user.get_mut(user_id) {
+            Some(last) => *last = (*last).max(at),
+            None => {
+                per_user.insert(user_id.to_owned(), at);
+            }
+        }
+    }
+
     fn take(&self) -> Counts {
         std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn take_uses(&self) -> Vec<(String, String, i64)> {
+        let uses = std::mem::take(&mut *self.uses.lock().unwrap_or_else(|e| e.into_inner()));
+        uses.into_iter()
+            .flat_map(|(client_id, per_user)| {
+                per_user
+                    .into_iter()
+                    .map(move |(user_id, at)| (user_id, client_id.clone(), at))
+            })
+            .collect()
     }
 }
 
@@ -257,8 +287,13 @@ impl Service {
         Ok(())
     }
 
-    /// Writes the aggregated issuance and rotation events counted so far.
+    /// Writes the aggregated issuance and rotation events counted so far,
+    /// and the consents' last uses.
     pub async fn flush_issuance_log(&self) {
+        let uses = self.issued.take_uses();
+        if let Err(e) = self.store.record_consent_use(&uses).await {
+            tracing::warn!(error = %e, consents = uses.len(), "recording when consents were last used failed");
+        }
         for (what, per_client) in self.issued.take() {
             for (client_id, per_ip) in per_client {
                 for (ip, count) in per_ip {

@@ -213,6 +213,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every consent a user has given, most recently used first.
     async fn list_consents(&self, user_id: &str) -> Result<Vec<Consent>, StoreError>;
+    /// Records when consents were last used, each `(user_id, client_id,
+    /// at)`, in one transaction; a consent already used later keeps its
+    /// time, and one that is gone is skipped.
+    async fn record_consent_use(
+        &self,
+        uses: &[(String, String, UnixTime)],
+    ) -> Result<(), StoreError>;
     /// Ends what a user allowed a client, in one transaction: the consent
     /// goes, and every grant and token of that user for that client is
     /// revoked. `false` when there was nothing to end.

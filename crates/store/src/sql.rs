@@ -1145,6 +1145,27 @@ macro_rules! implement_store {
                 .collect()
             }
 
+            async fn record_consent_use(&self, uses: &[(String, String, i64)]) -> Result<(), StoreError> {
+                if uses.is_empty() {
+                    return Ok(());
+                }
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                for (user_id, client_id, at) in uses {
+                    sqlx::query(
+                        "UPDATE consents SET last_used_at = $3 \
+                         WHERE user_id = $1 AND client_id = $2 AND last_used_at < $3",
+                    )
+                    .bind(user_id)
+                    .bind(client_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn revoke_authorization(&self, user_id: &str, client_id: &str, now: i64) -> Result<bool, StoreError> {
                 let mut conn = self.writes.get().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;

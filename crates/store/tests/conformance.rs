@@ -512,11 +512,11 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
             assert!(stored.is_some());
         }
     }
-    // A rotation is the app using its access, more than an hour after the
-    // consent's last use: Connections and the developer's usage show it.
+    // A rotation writes only its grant (the service records the consent's
+    // use apart, see `record_consent_use`).
     let listed = store.list_consents("u-alice").await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].last_used_at, 5_000);
+    assert_eq!(listed[0].last_used_at, 1_000);
 }
 
 async fn access_tokens(store: Arc<dyn Store>) {
@@ -837,24 +837,33 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
         store.client_usage("u-alice").await.unwrap(),
         vec![("c1".to_owned(), 2, Some(1_300))]
     );
-    // A refresh of alice's grant is a use too, recorded to within an hour;
-    // two grants still count one user.
-    for n in [1, 2] {
-        store
-            .insert_grant(&grant_of(n, "c1", "u-alice"))
-            .await
-            .unwrap();
-    }
-    store.rotate_grant(rid(2), 0, 4_600).await.unwrap().unwrap();
+    // A refresh of alice's grant is a use too, recorded later; a use older
+    // than the one recorded changes nothing, and one of a consent that is
+    // gone is skipped.
+    let uses = |list: &[(&str, i64)]| {
+        list.iter()
+            .map(|(u, at)| (u.to_string(), "c1".to_owned(), *at))
+            .collect::<Vec<_>>()
+    };
+    store
+        .record_consent_use(&uses(&[("u-alice", 1_200)]))
+        .await
+        .unwrap();
     assert_eq!(
         store.client_usage("u-alice").await.unwrap(),
-        vec![("c1".to_owned(), 2, Some(1_300))],
-        "within the hour of alice's last recorded use: not written"
+        vec![("c1".to_owned(), 2, Some(1_300))]
     );
-    store.rotate_grant(rid(1), 0, 4_701).await.unwrap().unwrap();
+    store
+        .record_consent_use(&uses(&[("u-alice", 1_500), ("u-nobody", 1_600)]))
+        .await
+        .unwrap();
+    store
+        .record_consent_use(&uses(&[("u-alice", 1_400)]))
+        .await
+        .unwrap();
     assert_eq!(
         store.client_usage("u-alice").await.unwrap(),
-        vec![("c1".to_owned(), 2, Some(4_701))]
+        vec![("c1".to_owned(), 2, Some(1_500))]
     );
     assert_eq!(
         store
@@ -866,6 +875,7 @@ async fn usage_per_client_of_an_owner(store: Arc<dyn Store>) {
         1_300,
         "bob's consent is not alice's"
     );
+    store.record_consent_use(&[]).await.unwrap();
 }
 
 async fn personal_access_tokens(store: Arc<dyn Store>) {

@@ -6,7 +6,8 @@
 -- written at a random place with every code exchange; now only grants
 -- that name no consent (from device and pairing codes, and those stored
 -- before this version) are found that way, and only they are indexed.
--- A consent's last use is kept on the consent, which a refresh updates.
+-- A consent's last use is kept on the consent alone (the service records
+-- its refreshes there every few seconds).
 -- Since a grant is checked against its consent whenever it is used, the
 -- statement that stores a code's grant no longer locks the consent.
 ALTER TABLE consents ADD COLUMN id bytea;

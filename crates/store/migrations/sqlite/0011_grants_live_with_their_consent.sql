@@ -6,7 +6,8 @@
 -- written at a random place with every code exchange; now only grants
 -- that name no consent (from device and pairing codes, and those stored
 -- before this version) are found that way, and only they are indexed.
--- A consent's last use is kept on the consent, which a refresh updates.
+-- A consent's last use is kept on the consent alone (the service records
+-- its refreshes there every few seconds).
 ALTER TABLE consents ADD COLUMN id BLOB;
 UPDATE consents SET id = randomblob(16);
 ALTER TABLE grants ADD COLUMN consent_id BLOB;

@@ -90,24 +90,18 @@ pub(super) fn spawn(pool: sqlx::PgPool) -> mpsc::Sender<Job> {
 /// The statement that rotates a batch's grants: each moves from the
 /// generation presented to the next, if it is still at it, unrevoked,
 /// unexpired, its user enabled and the consent it was issued under still
-/// standing. It records the consent's last use, to within an hour (so a
-/// consent is written at most once an hour). The same text whatever the
-/// batch's size (the rows come as arrays), so it is prepared and planned
-/// once.
+/// standing. The same text whatever the batch's size (the rows come as
+/// arrays), so it is prepared and planned once.
 const ROTATE: &str = concat!(
-    "WITH rotated AS (UPDATE grants SET generation = generation + 1, rotated_at = v.at \
+    "UPDATE grants SET generation = generation + 1, rotated_at = v.at \
      FROM UNNEST($1::bytea[], $2::int8[], $3::int8[]) AS v(grant_id, presented, at) \
      WHERE grants.id = v.grant_id AND grants.generation = v.presented \
      AND grants.revoked_at IS NULL AND grants.expires_at > v.at \
      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = grants.user_id AND u.disabled) \
      AND (grants.consent_id IS NULL OR EXISTS (SELECT 1 FROM consents c \
      WHERE c.user_id = grants.user_id AND c.client_id = grants.client_id AND c.id = grants.consent_id)) \
-     RETURNING grants.*), \
-     used AS (UPDATE consents c SET last_used_at = r.rotated_at FROM rotated r \
-     WHERE c.user_id = r.user_id AND c.client_id = r.client_id AND c.last_used_at < r.rotated_at - 3600) \
-     SELECT ",
-    crate::sql::grant_columns!(),
-    " FROM rotated"
+     RETURNING ",
+    crate::sql::grant_columns!()
 );
 
 /// The statement that stores the grants of a batch's redeemed codes, each

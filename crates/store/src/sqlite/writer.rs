@@ -133,11 +133,6 @@ fn copy(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
-/// A refresh records when its consent was last used, to within an hour, so
-/// a consent is written at most once an hour.
-const CONSENT_USED: &str = "UPDATE consents SET last_used_at = ?3 \
-     WHERE user_id = ?1 AND client_id = ?2 AND last_used_at < ?3 - 3600";
-
 /// One write, inside the batch's transaction.
 fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
     match write {
@@ -167,20 +162,10 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                 ))?
                 .query_row(params![grant.as_bytes(), generation, now], GrantRow::read)
                 .optional()?;
-            let Some(grant) = rotated else {
-                return Ok(Written::NotSpent);
-            };
-            let grant = grant.parse()?;
-            if let Some(user_id) = &grant.user_id {
-                // Bookkeeping only: a failure here fails nothing else.
-                let used = conn
-                    .prepare_cached(CONSENT_USED)
-                    .and_then(|mut s| s.execute(params![user_id, grant.client_id, now]));
-                if let Err(e) = used {
-                    tracing::warn!(error = %e, "recording a consent's last use failed");
-                }
+            match rotated {
+                Some(grant) => Ok(Written::Rotated(Box::new(grant.parse()?))),
+                None => Ok(Written::NotSpent),
             }
-            Ok(Written::Rotated(Box::new(grant)))
         }
         Write::Redeem {
             grant: g,
