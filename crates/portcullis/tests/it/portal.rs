@@ -239,6 +239,39 @@ async fn users_revoke_apps_on_connections(backend: Backend) {
         "and the list is empty"
     );
 
+    // Authorized again (in the same second): the new tokens work, and the
+    // old ones stay dead, for introspection, for refresh and as a bearer.
+    let again = exchange(&app, &party).await;
+    for t in [&again["access_token"], &again["refresh_token"]] {
+        assert!(active(&app, &party, t.as_str().unwrap()).await);
+    }
+    for t in [&issued["access_token"], &issued["refresh_token"]] {
+        assert!(!active(&app, &party, t.as_str().unwrap()).await);
+    }
+    let refresh = post_form(
+        &app.url("/oauth2/token"),
+        Some((&party.id, &party.secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", issued["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(refresh.status(), 400);
+    let body: Value = refresh.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    let me = crate::support::http()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(issued["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    assert!(
+        active(&app, &party, again["refresh_token"].as_str().unwrap()).await,
+        "refusing the old refresh token did not revoke the new grant"
+    );
+
     let (status, account) = get(&alice, app.url("/account")).await;
     assert_eq!(status, 200);
     assert!(account.contains("alice"));
