@@ -197,16 +197,16 @@ impl Service {
         let existing = self.store.consent(&user.id, &request.client.id).await?;
         self.store
             .put_consent(&Consent {
-                id: match &existing {
-                    Some(c) => c.id,
-                    None => secrets::row_id(self.clock.now_millis())?,
-                },
+                // Always new: a consent that stands keeps its id and time of
+                // creation, and one revoked since it was read must not come
+                // back under them (its grants and codes would live again).
+                id: secrets::row_id(self.clock.now_millis())?,
                 user_id: user.id.clone(),
                 client_id: request.client.id.clone(),
                 scopes: existing
                     .as_ref()
                     .map_or_else(|| granted.clone(), |c| c.scopes.union(&granted)),
-                created_at: existing.as_ref().map_or(now, |c| c.created_at),
+                created_at: now,
                 updated_at: now,
                 last_used_at: now,
             })

@@ -368,7 +368,8 @@ impl Service {
         Ok(updated)
     }
 
-    /// Deletes a client and every code, grant and token it holds.
+    /// Deletes a client and every consent, code, grant and token it holds
+    /// (see [`store::Store::delete_client`]).
     pub async fn delete_client(&self, id: &str, origin: &Origin) -> Result<(), ServiceError> {
         let deleted = self.store.delete_client(id).await?;
         self.clients.forget(id);

@@ -74,7 +74,9 @@ pub trait Store: Send + Sync + 'static {
         previous: Option<(protocol::token::Verifier, UnixTime)>,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Deletes a client and, with it, every code, grant and token it holds.
+    /// Deletes a client and, with it, its consents (which ends the grants
+    /// issued under them: on PostgreSQL their rows stay until the purge)
+    /// and every other grant, code and token it holds.
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
 
     async fn insert_scope(&self, scope: &Scope) -> Result<(), StoreError>;
@@ -87,9 +89,10 @@ pub trait Store: Send + Sync + 'static {
     /// gets [`Redeemed::Replayed`] with the grant to revoke. Nothing is
     /// stored, and the answer is [`Redeemed::Missing`], when the user's
     /// consent for the client is gone or was given after `code_issued_at`
-    /// (the user revoked the app since the code was issued). A revocation
-    /// or a deletion of the client that runs at the same time either comes
-    /// first (nothing is stored) or waits for the grant and ends it.
+    /// (the user revoked the app since the code was issued). The grant names
+    /// that consent and lives only while it stands: a revocation or a
+    /// deletion of the client that runs at the same time either comes first
+    /// (nothing is stored) or ends the grant by deleting the consent.
     async fn redeem_code(
         &self,
         grant: &Grant,
@@ -99,8 +102,9 @@ pub trait Store: Send + Sync + 'static {
     /// that already holds what vouches for its client and user. Only
     /// SQLite refuses an unknown client or user here
     /// ([`StoreError::MissingReference`]); PostgreSQL's grants have no
-    /// foreign keys (migration 9), and every grant the server issues goes
-    /// through a redemption that locks what the grant came from.
+    /// foreign keys (migration 9): the server stores grants this way only
+    /// in the transaction that spends a device or pairing code, which a
+    /// client's deletion waits for. Such a grant names no consent.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
     /// A grant with its user, in one read.
@@ -109,7 +113,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_grant(&self, id: RowId, now: UnixTime) -> Result<bool, StoreError>;
     /// Rotates a grant's refresh token: moves the grant from `generation`
     /// to the next, atomically, if it is at `generation`, unrevoked,
-    /// unexpired at `now` and its user is not disabled. Of any number of
+    /// unexpired at `now`, its user is not disabled and the consent it
+    /// names (if any) stands. Of any number of
     /// concurrent calls for one generation, exactly one gets the grant as
     /// it now is; the others get `None` and nothing is written. Concurrent
     /// calls share a transaction (group commit).
@@ -208,7 +213,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, id: RowId) -> Result<bool, StoreError>;
 
     async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
-    /// Creates or replaces the consent of a user for a client.
+    /// Creates the consent of a user for a client, or replaces the scopes
+    /// and times of use of the one that stands (which keeps its id and
+    /// time of creation).
     async fn put_consent(&self, consent: &Consent) -> Result<(), StoreError>;
 
     /// Every consent a user has given, most recently used first.
@@ -221,8 +228,9 @@ pub trait Store: Send + Sync + 'static {
         uses: &[(String, String, UnixTime)],
     ) -> Result<(), StoreError>;
     /// Ends what a user allowed a client, in one transaction: the consent
-    /// goes, and every grant and token of that user for that client is
-    /// revoked. `false` when there was nothing to end.
+    /// goes, which ends the grants issued under it, and every other grant
+    /// and token of that user for that client is revoked. `false` when
+    /// there was nothing to end.
     async fn revoke_authorization(
         &self,
         user_id: &str,

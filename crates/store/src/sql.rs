@@ -1149,6 +1149,10 @@ macro_rules! implement_store {
                 if uses.is_empty() {
                     return Ok(());
                 }
+                // In key order, so that nodes recording the same consents
+                // at once lock them in the same order.
+                let mut uses: Vec<_> = uses.iter().collect();
+                uses.sort_unstable();
                 let mut conn = self.writes.get().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 for (user_id, client_id, at) in uses {

@@ -14,5 +14,10 @@ ALTER TABLE consents ADD COLUMN id bytea;
 UPDATE consents SET id = uuid_send(gen_random_uuid());
 ALTER TABLE consents ALTER COLUMN id SET NOT NULL;
 ALTER TABLE grants ADD COLUMN consent_id bytea;
+-- What Connections showed as the last use (the latest rotation of the
+-- consent's grants, when later than its own) moves onto the consent.
+UPDATE consents SET last_used_at = COALESCE((SELECT MAX(g.rotated_at) FROM grants g
+    WHERE g.client_id = consents.client_id AND g.user_id = consents.user_id
+    AND g.rotated_at > consents.last_used_at), last_used_at);
 DROP INDEX grants_client_user;
 CREATE INDEX grants_without_consent ON grants (client_id, user_id) WHERE consent_id IS NULL;
