@@ -185,6 +185,32 @@ impl Service {
             .collect())
     }
 
+    /// The consent `user_id` gives `client_id` for `granted`, on top of what
+    /// the standing one allows, to be stored.
+    pub(crate) async fn consent_to(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        granted: &ScopeSet,
+    ) -> Result<Consent, ServiceError> {
+        let now = self.now();
+        let existing = self.store.consent(user_id, client_id).await?;
+        Ok(Consent {
+            // Always new: a consent that stands keeps its id and time of
+            // creation, and one revoked since it was read must not come
+            // back under them (its grants and codes would live again).
+            id: secrets::row_id(self.clock.now_millis())?,
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scopes: existing
+                .as_ref()
+                .map_or_else(|| granted.clone(), |c| c.scopes.union(granted)),
+            created_at: now,
+            updated_at: now,
+            last_used_at: now,
+        })
+    }
+
     /// The user allowed `granted`: remember it and issue a code.
     pub async fn approve(
         &self,
@@ -194,23 +220,10 @@ impl Service {
         origin: &Origin,
     ) -> Result<String, ServiceError> {
         let now = self.now();
-        let existing = self.store.consent(&user.id, &request.client.id).await?;
-        self.store
-            .put_consent(&Consent {
-                // Always new: a consent that stands keeps its id and time of
-                // creation, and one revoked since it was read must not come
-                // back under them (its grants and codes would live again).
-                id: secrets::row_id(self.clock.now_millis())?,
-                user_id: user.id.clone(),
-                client_id: request.client.id.clone(),
-                scopes: existing
-                    .as_ref()
-                    .map_or_else(|| granted.clone(), |c| c.scopes.union(&granted)),
-                created_at: now,
-                updated_at: now,
-                last_used_at: now,
-            })
+        let consent = self
+            .consent_to(&user.id, &request.client.id, &granted)
             .await?;
+        self.store.put_consent(&consent).await?;
         let code = self.seal_code(&SealedCode {
             id: secrets::row_id(self.clock.now_millis())?,
             issued_at: now,

@@ -182,9 +182,19 @@ impl Service {
         approve: bool,
         origin: &Origin,
     ) -> Result<bool, ServiceError> {
+        // An approval is a consent too: the app shows on Connections, and
+        // revoking it there ends what the device code issued.
+        let consent = if approve {
+            Some(
+                self.consent_to(&user.id, &pending.client.id, &pending.code.scopes)
+                    .await?,
+            )
+        } else {
+            None
+        };
         let decided = self
             .store
-            .decide_device_code(pending.code.id, &user.id, approve)
+            .decide_device_code(pending.code.id, &user.id, consent.as_ref())
             .await?;
         if decided {
             let origin = Origin {
@@ -283,16 +293,25 @@ impl Service {
                     &code.scopes,
                     bound,
                 )?;
-                if !self
+                match self
                     .store
                     .redeem_device_code(code.id, &grant)
                     .await
                     .map_err(ServiceError::from)?
                 {
-                    return Err(OAuthError::new(
-                        ErrorCode::InvalidGrant,
-                        "the device code has already been used",
-                    ));
+                    Redeemed::Issued => {}
+                    Redeemed::Replayed { .. } => {
+                        return Err(OAuthError::new(
+                            ErrorCode::InvalidGrant,
+                            "the device code has already been used",
+                        ));
+                    }
+                    Redeemed::Missing => {
+                        return Err(OAuthError::new(
+                            ErrorCode::AccessDenied,
+                            "the user revoked the app's access",
+                        ));
+                    }
                 }
                 self.audit(
                     "token.issued",

@@ -103,8 +103,8 @@ pub trait Store: Send + Sync + 'static {
     /// SQLite refuses an unknown client or user here
     /// ([`StoreError::MissingReference`]); PostgreSQL's grants have no
     /// foreign keys (migration 9): the server stores grants this way only
-    /// in the transaction that spends a device or pairing code, which a
-    /// client's deletion waits for. Such a grant names no consent.
+    /// in the transaction that spends a pairing code, which a client's
+    /// deletion waits for. Such a grant names no consent.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
     /// A grant with its user, in one read.
@@ -157,13 +157,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         user_code: &[u8],
     ) -> Result<Option<DeviceCode>, StoreError>;
-    /// Records the user's decision on a pending device authorization;
-    /// `false` when it was no longer pending.
+    /// Records the user's decision on a pending device authorization and,
+    /// with an approval, the consent it gives (as [`Store::put_consent`]),
+    /// in one transaction; `false` when it was no longer pending (and then
+    /// no consent is stored).
     async fn decide_device_code(
         &self,
         id: RowId,
         user_id: &str,
-        approved: bool,
+        approved: Option<&Consent>,
     ) -> Result<bool, StoreError>;
     /// Records a poll and the polling interval from now on.
     async fn record_device_poll(
@@ -173,8 +175,11 @@ pub trait Store: Send + Sync + 'static {
         interval_secs: i64,
     ) -> Result<(), StoreError>;
     /// Spends an approved device code and stores what it issues, in one
-    /// transaction; `false` when it was not (or no longer) approved.
-    async fn redeem_device_code(&self, id: RowId, grant: &Grant) -> Result<bool, StoreError>;
+    /// transaction: [`Redeemed::Issued`]; [`Redeemed::Replayed`] when it was
+    /// not (or no longer) approved; [`Redeemed::Missing`] when the consent
+    /// the approval gave is gone (the user revoked the app since). The
+    /// grant names that consent and lives only while it stands.
+    async fn redeem_device_code(&self, id: RowId, grant: &Grant) -> Result<Redeemed, StoreError>;
 
     async fn insert_pairing_code(&self, code: &PairingCode) -> Result<(), StoreError>;
     async fn pairing_code(&self, lookup: &[u8]) -> Result<Option<PairingCode>, StoreError>;

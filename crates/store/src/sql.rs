@@ -415,6 +415,29 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            /// A new consent, or the standing one's scopes and times of use
+            /// replaced (it keeps its id and time of creation).
+            async fn upsert_consent(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                c: &crate::model::Consent,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at, id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, client_id) DO UPDATE SET \
+                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at",
+                )
+                .bind(&c.user_id)
+                .bind(&c.client_id)
+                .bind(c.scopes.to_string())
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .bind(c.last_used_at)
+                .bind(c.id.as_bytes())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
             async fn write_redirect_uris(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 client: &crate::model::Client,
@@ -915,16 +938,29 @@ macro_rules! implement_store {
                 &self,
                 id: protocol::token::RowId,
                 user_id: &str,
-                approved: bool,
+                approved: Option<&crate::model::Consent>,
             ) -> Result<bool, StoreError> {
-                let status = if approved { crate::model::DeviceStatus::Approved } else { crate::model::DeviceStatus::Denied };
+                let status = match approved {
+                    Some(_) => crate::model::DeviceStatus::Approved,
+                    None => crate::model::DeviceStatus::Denied,
+                };
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let r = sqlx::query("UPDATE device_codes SET status = $1, user_id = $2 WHERE id = $3 AND status = 'pending'")
                     .bind(status.as_str())
                     .bind(user_id)
                     .bind(id.as_bytes())
-                    .execute(&mut *self.writes.get().await?)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(r.rows_affected() == 1)
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(c) = approved {
+                    Self::upsert_consent(&mut *tx, c).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn record_device_poll(&self, id: protocol::token::RowId, now: i64, interval_secs: i64) -> Result<(), StoreError> {
@@ -937,7 +973,12 @@ macro_rules! implement_store {
                 Ok(())
             }
 
-            async fn redeem_device_code(&self, id: protocol::token::RowId, grant: &crate::model::Grant) -> Result<bool, StoreError> {
+            async fn redeem_device_code(
+                &self,
+                id: protocol::token::RowId,
+                grant: &crate::model::Grant,
+            ) -> Result<crate::model::Redeemed, StoreError> {
+                use crate::model::Redeemed;
                 let mut conn = self.writes.get().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 let spent = sqlx::query("UPDATE device_codes SET status = 'consumed' WHERE id = $1 AND status = 'approved'")
@@ -946,11 +987,31 @@ macro_rules! implement_store {
                     .await?;
                 if spent.rows_affected() != 1 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(Redeemed::Replayed { grant_id: None });
                 }
-                Self::insert_grants(&mut *tx, &[grant]).await?;
+                let stored = sqlx::query(concat!(
+                    "INSERT INTO grants (", crate::sql::grant_columns!(), ", consent_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, c.id FROM consents c \
+                     WHERE c.user_id = $3 AND c.client_id = $2"
+                ))
+                .bind(grant.id.as_bytes())
+                .bind(&grant.client_id)
+                .bind(&grant.user_id)
+                .bind(grant.scopes.to_string())
+                .bind(&grant.claims)
+                .bind(grant.created_at)
+                .bind(grant.expires_at)
+                .bind(grant.revoked_at)
+                .bind(grant.generation)
+                .bind(grant.rotated_at)
+                .execute(&mut *tx)
+                .await?;
+                if stored.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(Redeemed::Missing);
+                }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Redeemed::Issued)
             }
 
             async fn insert_pairing_code(&self, p: &crate::model::PairingCode) -> Result<(), StoreError> {
@@ -1114,22 +1175,7 @@ macro_rules! implement_store {
             }
 
             async fn put_consent(&self, c: &crate::model::Consent) -> Result<(), StoreError> {
-                sqlx::query(
-                    // A standing consent keeps its id.
-                    "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at, id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, client_id) DO UPDATE SET \
-                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at",
-                )
-                .bind(&c.user_id)
-                .bind(&c.client_id)
-                .bind(c.scopes.to_string())
-                .bind(c.created_at)
-                .bind(c.updated_at)
-                .bind(c.last_used_at)
-                .bind(c.id.as_bytes())
-                .execute(&mut *self.writes.get().await?)
-                .await?;
-                Ok(())
+                Self::upsert_consent(&mut *self.writes.get().await?, c).await
             }
 
             async fn list_consents(&self, user_id: &str) -> Result<Vec<crate::model::Consent>, StoreError> {

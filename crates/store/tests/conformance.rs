@@ -591,26 +591,33 @@ async fn device_codes(store: Arc<dyn Store>) {
         store.device_code_by_user_code(&[8; 32]).await.unwrap(),
         None
     );
-    assert!(
-        !store
+    assert_eq!(
+        store
             .redeem_device_code(d.id, &grant_of(41, "c1", "u-alice"))
             .await
             .unwrap(),
+        Redeemed::Replayed { grant_id: None },
         "not approved yet"
     );
     store.record_device_poll(d.id, 1_010, 10).await.unwrap();
+    let consent = consent_to_read("u-alice", 1_000);
     assert!(
         store
-            .decide_device_code(d.id, "u-alice", true)
+            .decide_device_code(d.id, "u-alice", Some(&consent))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .decide_device_code(d.id, "u-alice", false)
+            .decide_device_code(d.id, "u-alice", None)
             .await
             .unwrap(),
         "decided once"
+    );
+    assert_eq!(
+        store.consent("u-alice", "c1").await.unwrap(),
+        Some(consent),
+        "the approval is a consent"
     );
     let approved = store.device_code(d.id).await.unwrap().unwrap();
     assert_eq!(
@@ -629,22 +636,70 @@ async fn device_codes(store: Arc<dyn Store>) {
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store
-                    .redeem_device_code(rid(40), &grant_of(300 + i * 3, "c1", "u-alice"))
-                    .await
-                    .unwrap()
+                let grant = grant_of(300 + i * 3, "c1", "u-alice");
+                let redeemed = store.redeem_device_code(rid(40), &grant).await.unwrap();
+                (redeemed == Redeemed::Issued).then_some(grant.id)
             })
         })
         .collect();
-    let mut wins = 0;
+    let mut won = Vec::new();
     for a in attempts {
-        wins += usize::from(a.await.unwrap());
+        won.extend(a.await.unwrap());
     }
-    assert_eq!(wins, 1);
+    assert_eq!(won.len(), 1);
     assert_eq!(
         store.device_code(d.id).await.unwrap().unwrap().status,
         DeviceStatus::Consumed
     );
+    // The grant lives with the consent the approval gave.
+    let grant = won[0];
+    assert!(
+        !store
+            .standing_grant(grant)
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn
+    );
+
+    // Approved, then the app revoked before the device asked: nothing is
+    // issued.
+    let later = DeviceCode {
+        id: rid(42),
+        user_code: vec![9; 32],
+        status: DeviceStatus::Pending,
+        ..d.clone()
+    };
+    store.insert_device_code(&later).await.unwrap();
+    let consent = consent_to_read("u-alice", 1_000);
+    assert!(
+        store
+            .decide_device_code(later.id, "u-alice", Some(&consent))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .standing_grant(grant)
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn
+    );
+    assert_eq!(
+        store
+            .redeem_device_code(later.id, &grant_of(43, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(store.grant(rid(43)).await.unwrap(), None);
 }
 
 async fn pairing_codes(store: Arc<dyn Store>) {

@@ -509,7 +509,50 @@ async fn the_get_access_page_issues_a_pairing_code(backend: Backend) {
     app.stop().await;
 }
 
+/// An app approved for a device shows on Connections, and revoking it
+/// there ends its tokens and a device code approved but not yet redeemed.
+async fn a_device_approval_is_a_connection(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = device_client(&app, true).await;
+    let first = start(&app, &party).await;
+    decide(&app, first["user_code"].as_str().unwrap(), true).await;
+    let (status, tokens) = poll(&app, &party, first["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{tokens}");
+    let second = start(&app, &party).await;
+    decide(&app, second["user_code"].as_str().unwrap(), true).await;
+
+    let alice = app
+        .service
+        .user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = app.service.store().list_consents(&alice.id).await.unwrap();
+    assert!(listed.iter().any(|c| c.client_id == party.id), "{listed:?}");
+    assert!(
+        app.service
+            .revoke_connection(&alice, &party.id, &Origin::default())
+            .await
+            .unwrap()
+    );
+    let me = crate::support::http()
+        .get(app.url("/oauth2/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let (status, body) = poll(&app, &party, second["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("access_denied")),
+        "{body}"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    a_device_approval_is_a_connection,
     the_device_page_approves_a_code,
     wrong_entries_on_the_device_page_are_slowed_down,
     the_get_access_page_issues_a_pairing_code,

@@ -4,8 +4,8 @@
 -- revocation has a new id, so the grants of the old one stay ended.
 -- Finding those grants needed an index of grants by client and user,
 -- written at a random place with every code exchange; now only grants
--- that name no consent (from device and pairing codes, and those stored
--- before this version) are found that way, and only they are indexed.
+-- that name no consent (from pairing codes, and those stored before
+-- this version) are found that way, and only they are indexed.
 -- A consent's last use is kept on the consent alone (the service records
 -- its refreshes there every few seconds).
 -- Since a grant is checked against its consent whenever it is used, the
