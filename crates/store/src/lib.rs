@@ -177,7 +177,8 @@ pub trait Store: Send + Sync + 'static {
     /// Spends an approved device code and stores what it issues, in one
     /// transaction: [`Redeemed::Issued`]; [`Redeemed::Replayed`] when it was
     /// not (or no longer) approved; [`Redeemed::Missing`] when the consent
-    /// the approval gave is gone (the user revoked the app since). The
+    /// the approval gave is gone (the user revoked the app since, even if
+    /// the app was authorized again after). The
     /// grant names that consent and lives only while it stands.
     async fn redeem_device_code(&self, id: RowId, grant: &Grant) -> Result<Redeemed, StoreError>;
 

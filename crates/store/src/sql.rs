@@ -958,6 +958,17 @@ macro_rules! implement_store {
                 }
                 if let Some(c) = approved {
                     Self::upsert_consent(&mut *tx, c).await?;
+                    // The code remembers the consent that stands now (this
+                    // one, or the one it widened), and issues only under it.
+                    sqlx::query(
+                        "UPDATE device_codes SET consent_id = \
+                         (SELECT c.id FROM consents c WHERE c.user_id = $1 AND c.client_id = $2) WHERE id = $3",
+                    )
+                    .bind(&c.user_id)
+                    .bind(&c.client_id)
+                    .bind(id.as_bytes())
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -992,7 +1003,8 @@ macro_rules! implement_store {
                 let stored = sqlx::query(concat!(
                     "INSERT INTO grants (", crate::sql::grant_columns!(), ", consent_id) \
                      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, c.id FROM consents c \
-                     WHERE c.user_id = $3 AND c.client_id = $2"
+                     WHERE c.user_id = $3 AND c.client_id = $2 \
+                     AND c.id = (SELECT d.consent_id FROM device_codes d WHERE d.id = $11)"
                 ))
                 .bind(grant.id.as_bytes())
                 .bind(&grant.client_id)
@@ -1004,6 +1016,7 @@ macro_rules! implement_store {
                 .bind(grant.revoked_at)
                 .bind(grant.generation)
                 .bind(grant.rotated_at)
+                .bind(id.as_bytes())
                 .execute(&mut *tx)
                 .await?;
                 if stored.rows_affected() != 1 {

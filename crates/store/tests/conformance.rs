@@ -692,6 +692,15 @@ async fn device_codes(store: Arc<dyn Store>) {
             .unwrap()
             .withdrawn
     );
+    // Authorized again since, through another flow: still not under the
+    // consent this code's approval gave.
+    store
+        .put_consent(&store::Consent {
+            id: rid(44),
+            ..consent_to_read("u-alice", 1_200)
+        })
+        .await
+        .unwrap();
     assert_eq!(
         store
             .redeem_device_code(later.id, &grant_of(43, "c1", "u-alice"))

@@ -13,6 +13,9 @@
 ALTER TABLE consents ADD COLUMN id bytea;
 UPDATE consents SET id = uuid_send(gen_random_uuid());
 ALTER TABLE consents ALTER COLUMN id SET NOT NULL;
+-- An approved device code remembers the consent its approval gave, and
+-- its grant is issued under that one only.
+ALTER TABLE device_codes ADD COLUMN consent_id bytea;
 ALTER TABLE grants ADD COLUMN consent_id bytea;
 -- What Connections showed as the last use (the latest rotation of the
 -- consent's grants, when later than its own) moves onto the consent.

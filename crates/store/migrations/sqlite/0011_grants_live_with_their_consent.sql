@@ -10,6 +10,9 @@
 -- its refreshes there every few seconds).
 ALTER TABLE consents ADD COLUMN id BLOB;
 UPDATE consents SET id = randomblob(16);
+-- An approved device code remembers the consent its approval gave, and
+-- its grant is issued under that one only.
+ALTER TABLE device_codes ADD COLUMN consent_id BLOB;
 ALTER TABLE grants ADD COLUMN consent_id BLOB;
 -- What Connections showed as the last use (the latest rotation of the
 -- consent's grants, when later than its own) moves onto the consent.
