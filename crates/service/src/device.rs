@@ -357,17 +357,25 @@ impl Service {
             })?;
         let canonical =
             user_code::normalize(&shown, PAIRING_CODE_LEN).expect("a generated code is valid");
+        // A pairing code is a consent too: the app shows on Connections, and
+        // revoking it there ends what the code issued.
+        let consent = self
+            .consent_to(&user.id, &client.id, &client.scopes)
+            .await?;
         self.store
-            .insert_pairing_code(&PairingCode {
-                id: secrets::row_id(self.clock.now_millis())?,
-                lookup: self.code_lookup(&canonical),
-                client_id: client.id.clone(),
-                user_id: user.id.clone(),
-                scopes: client.scopes.clone(),
-                created_at: now,
-                expires_at: now + self.policy.pairing_code_ttl,
-                consumed_at: None,
-            })
+            .insert_pairing_code(
+                &PairingCode {
+                    id: secrets::row_id(self.clock.now_millis())?,
+                    lookup: self.code_lookup(&canonical),
+                    client_id: client.id.clone(),
+                    user_id: user.id.clone(),
+                    scopes: client.scopes.clone(),
+                    created_at: now,
+                    expires_at: now + self.policy.pairing_code_ttl,
+                    consumed_at: None,
+                },
+                &consent,
+            )
             .await?;
         let origin = Origin {
             user_id: Some(user.id.clone()),

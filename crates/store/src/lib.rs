@@ -102,9 +102,9 @@ pub trait Store: Send + Sync + 'static {
     /// that already holds what vouches for its client and user. Only
     /// SQLite refuses an unknown client or user here
     /// ([`StoreError::MissingReference`]); PostgreSQL's grants have no
-    /// foreign keys (migration 9): the server stores grants this way only
-    /// in the transaction that spends a pairing code, which a client's
-    /// deletion waits for. Such a grant names no consent.
+    /// foreign keys (migration 9), and the server stores every grant through
+    /// a redemption that names its consent: this is for tests and tools.
+    /// Such a grant names no consent.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     async fn grant(&self, id: RowId) -> Result<Option<Grant>, StoreError>;
     /// A grant with its user, in one read.
@@ -182,10 +182,19 @@ pub trait Store: Send + Sync + 'static {
     /// grant names that consent and lives only while it stands.
     async fn redeem_device_code(&self, id: RowId, grant: &Grant) -> Result<Redeemed, StoreError>;
 
-    async fn insert_pairing_code(&self, code: &PairingCode) -> Result<(), StoreError>;
+    /// Stores a pairing code and the consent it gives (as
+    /// [`Store::put_consent`]), in one transaction; the code remembers the
+    /// consent that then stands.
+    async fn insert_pairing_code(
+        &self,
+        code: &PairingCode,
+        consent: &Consent,
+    ) -> Result<(), StoreError>;
     async fn pairing_code(&self, lookup: &[u8]) -> Result<Option<PairingCode>, StoreError>;
     /// Spends a pairing code and stores what it issues, in one transaction:
-    /// of concurrent calls, exactly one gets [`Redeemed::Issued`].
+    /// of concurrent calls, exactly one gets [`Redeemed::Issued`];
+    /// [`Redeemed::Missing`] when the consent the code gave is gone. The
+    /// grant names that consent and lives only while it stands.
     async fn redeem_pairing_code(
         &self,
         id: RowId,

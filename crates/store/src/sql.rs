@@ -81,6 +81,24 @@ pub(crate) fn redirect_uri(s: &str) -> Result<RedirectUri, StoreError> {
     RedirectUri::parse(s).map_err(|e| corrupt("redirect URI", e))
 }
 
+/// The statement that stores a grant (`$1`-`$10`, its columns) under the
+/// consent a code (`$11`) remembers, only while that consent stands.
+macro_rules! grant_under_code_consent {
+    ($codes:literal) => {
+        concat!(
+            "INSERT INTO grants (",
+            grant_columns!(),
+            ", consent_id) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, c.id FROM consents c \
+             WHERE c.user_id = $3 AND c.client_id = $2 \
+             AND c.id = (SELECT k.consent_id FROM ",
+            $codes,
+            " k WHERE k.id = $11)"
+        )
+    };
+}
+pub(crate) const UNDER_DEVICE_CONSENT: &str = grant_under_code_consent!("device_codes");
+pub(crate) const UNDER_PAIRING_CONSENT: &str = grant_under_code_consent!("pairing_codes");
+
 pub(crate) fn row_id(b: &[u8]) -> Result<RowId, StoreError> {
     RowId::from_slice(b).ok_or_else(|| corrupt("row id", "wrong length"))
 }
@@ -413,6 +431,32 @@ macro_rules! implement_store {
                 });
                 q.build().execute(&mut *conn).await?;
                 Ok(())
+            }
+
+            /// Stores a grant under the consent the code `code_id` remembers,
+            /// if that consent stands; `under` is [`crate::sql::UNDER_DEVICE_CONSENT`]
+            /// or [`crate::sql::UNDER_PAIRING_CONSENT`]. `false`: not stored.
+            async fn insert_grant_under(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                under: &'static str,
+                grant: &crate::model::Grant,
+                code_id: protocol::token::RowId,
+            ) -> Result<bool, StoreError> {
+                let stored = sqlx::query(under)
+                    .bind(grant.id.as_bytes())
+                    .bind(&grant.client_id)
+                    .bind(&grant.user_id)
+                    .bind(grant.scopes.to_string())
+                    .bind(&grant.claims)
+                    .bind(grant.created_at)
+                    .bind(grant.expires_at)
+                    .bind(grant.revoked_at)
+                    .bind(grant.generation)
+                    .bind(grant.rotated_at)
+                    .bind(code_id.as_bytes())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(stored.rows_affected() == 1)
             }
 
             /// A new consent, or the standing one's scopes and times of use
@@ -1000,26 +1044,7 @@ macro_rules! implement_store {
                     tx.rollback().await?;
                     return Ok(Redeemed::Replayed { grant_id: None });
                 }
-                let stored = sqlx::query(concat!(
-                    "INSERT INTO grants (", crate::sql::grant_columns!(), ", consent_id) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, c.id FROM consents c \
-                     WHERE c.user_id = $3 AND c.client_id = $2 \
-                     AND c.id = (SELECT d.consent_id FROM device_codes d WHERE d.id = $11)"
-                ))
-                .bind(grant.id.as_bytes())
-                .bind(&grant.client_id)
-                .bind(&grant.user_id)
-                .bind(grant.scopes.to_string())
-                .bind(&grant.claims)
-                .bind(grant.created_at)
-                .bind(grant.expires_at)
-                .bind(grant.revoked_at)
-                .bind(grant.generation)
-                .bind(grant.rotated_at)
-                .bind(id.as_bytes())
-                .execute(&mut *tx)
-                .await?;
-                if stored.rows_affected() != 1 {
+                if !Self::insert_grant_under(&mut *tx, crate::sql::UNDER_DEVICE_CONSENT, grant, id).await? {
                     tx.rollback().await?;
                     return Ok(Redeemed::Missing);
                 }
@@ -1027,9 +1052,20 @@ macro_rules! implement_store {
                 Ok(Redeemed::Issued)
             }
 
-            async fn insert_pairing_code(&self, p: &crate::model::PairingCode) -> Result<(), StoreError> {
+            async fn insert_pairing_code(
+                &self,
+                p: &crate::model::PairingCode,
+                consent: &crate::model::Consent,
+            ) -> Result<(), StoreError> {
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                Self::upsert_consent(&mut *tx, consent).await?;
+                // The code remembers the consent that stands now (this one,
+                // or the one it widened), and issues only under it.
                 sqlx::query(concat!(
-                    "INSERT INTO pairing_codes (", crate::sql::pairing_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    "INSERT INTO pairing_codes (", crate::sql::pairing_columns!(), ", consent_id) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, c.id FROM consents c \
+                     WHERE c.user_id = $4 AND c.client_id = $3"
                 ))
                 .bind(p.id.as_bytes())
                 .bind(&p.lookup)
@@ -1039,8 +1075,9 @@ macro_rules! implement_store {
                 .bind(p.created_at)
                 .bind(p.expires_at)
                 .bind(p.consumed_at)
-                .execute(&mut *self.writes.get().await?)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -1068,13 +1105,16 @@ macro_rules! implement_store {
                     .bind(id.as_bytes())
                     .execute(&mut *tx)
                     .await?;
-                if spent.rows_affected() == 1 {
-                    Self::insert_grants(&mut *tx, &[grant]).await?;
-                    tx.commit().await?;
-                    return Ok(Redeemed::Issued);
+                if spent.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(Redeemed::Replayed { grant_id: None });
                 }
-                tx.rollback().await?;
-                Ok(Redeemed::Replayed { grant_id: None })
+                if !Self::insert_grant_under(&mut *tx, crate::sql::UNDER_PAIRING_CONSENT, grant, id).await? {
+                    tx.rollback().await?;
+                    return Ok(Redeemed::Missing);
+                }
+                tx.commit().await?;
+                Ok(Redeemed::Issued)
             }
 
             async fn insert_personal_access_token(&self, t: &crate::model::PersonalAccessToken) -> Result<(), StoreError> {

@@ -723,7 +723,10 @@ async fn pairing_codes(store: Arc<dyn Store>) {
         expires_at: 1_300,
         consumed_at: None,
     };
-    store.insert_pairing_code(&p).await.unwrap();
+    store
+        .insert_pairing_code(&p, &consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
     assert_eq!(store.pairing_code(&[9; 32]).await.unwrap(), Some(p.clone()));
     assert_eq!(
         store
@@ -748,6 +751,54 @@ async fn pairing_codes(store: Arc<dyn Store>) {
             .consumed_at,
         Some(1_010)
     );
+    // Its grant lives with the consent the code gave; a code issued before
+    // the app was revoked issues nothing, even once it is authorized again.
+    assert!(
+        !store
+            .standing_grant(rid(51))
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn
+    );
+    let later = PairingCode {
+        id: rid(55),
+        lookup: vec![10; 32],
+        ..p.clone()
+    };
+    store
+        .insert_pairing_code(&later, &consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .standing_grant(rid(51))
+            .await
+            .unwrap()
+            .unwrap()
+            .withdrawn
+    );
+    store
+        .put_consent(&store::Consent {
+            id: rid(56),
+            ..consent_to_read("u-alice", 1_200)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_pairing_code(later.id, 1_300, &grant_of(57, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(store.grant(rid(57)).await.unwrap(), None);
 }
 
 /// A code's grant lives only while the consent it was issued under stands:
@@ -1112,11 +1163,11 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
         consumed_at: None,
     };
     store
-        .insert_pairing_code(&pairing(600, 1_300))
+        .insert_pairing_code(&pairing(600, 1_300), &consent_to_read("u-alice", 1_000))
         .await
         .unwrap();
     store
-        .insert_pairing_code(&pairing(601, 20_000))
+        .insert_pairing_code(&pairing(601, 20_000), &consent_to_read("u-alice", 1_000))
         .await
         .unwrap();
 

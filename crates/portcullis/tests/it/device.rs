@@ -273,6 +273,11 @@ async fn pairing_codes_are_single_use_and_bound(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(code.len(), 14, "{code}");
+    let listed = app.service.store().list_consents(&alice.id).await.unwrap();
+    assert!(
+        listed.iter().any(|c| c.client_id == party.id),
+        "a pairing code is a connection: {listed:?}"
+    );
 
     let url = app.url("/oauth2/token");
     let foreign = post_form(

@@ -4,8 +4,7 @@
 -- revocation has a new id, so the grants of the old one stay ended.
 -- Finding those grants needed an index of grants by client and user,
 -- written at a random place with every code exchange; now only grants
--- that name no consent (from pairing codes, and those stored before
--- this version) are found that way, and only they are indexed.
+-- that name no consent (those stored before this version) are found that way, and only they are indexed.
 -- A consent's last use is kept on the consent alone (the service records
 -- its refreshes there every few seconds).
 -- Since a grant is checked against its consent whenever it is used, the
@@ -13,9 +12,10 @@
 ALTER TABLE consents ADD COLUMN id bytea;
 UPDATE consents SET id = uuid_send(gen_random_uuid());
 ALTER TABLE consents ALTER COLUMN id SET NOT NULL;
--- An approved device code remembers the consent its approval gave, and
--- its grant is issued under that one only.
+-- An approved device code, and a pairing code, remember the consent that
+-- gave them, and their grant is issued under that one only.
 ALTER TABLE device_codes ADD COLUMN consent_id bytea;
+ALTER TABLE pairing_codes ADD COLUMN consent_id bytea;
 ALTER TABLE grants ADD COLUMN consent_id bytea;
 -- What Connections showed as the last use (the latest rotation of the
 -- consent's grants, when later than its own) moves onto the consent.
