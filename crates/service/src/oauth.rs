@@ -585,13 +585,9 @@ impl Service {
         else {
             return Err(invalid_grant("the refresh token is invalid"));
         };
-        if standing.withdrawn {
-            // The app was revoked: not reuse, whatever the generation.
-            return Err(invalid_grant("the refresh token has been revoked"));
-        }
-        let user_disabled = standing.user_disabled();
+        let (ended, user_disabled) = (standing.ended(), standing.user_disabled());
         let grant = standing.grant;
-        if grant.generation > grant_ref.generation && grant.revoked_at.is_none() {
+        if grant.generation > grant_ref.generation && !ended {
             let successor_unused = grant.generation == grant_ref.generation + 1;
             let within_grace = grant
                 .rotated_at
@@ -612,7 +608,7 @@ impl Service {
             .await;
             return Err(invalid_grant("the refresh token has already been used"));
         }
-        if grant.revoked_at.is_some() {
+        if ended {
             return Err(invalid_grant("the refresh token has been revoked"));
         }
         if old.expires_at <= now || grant.expires_at <= now {
@@ -820,13 +816,8 @@ impl Service {
         let Some(standing) = self.standing_grant(kind, grant_ref.id).await? else {
             return Ok(None);
         };
-        let StandingGrant {
-            grant,
-            user,
-            withdrawn,
-        } = &*standing;
-        let live = grant.revoked_at.is_none()
-            && !withdrawn
+        let StandingGrant { grant, user, .. } = &*standing;
+        let live = !standing.ended()
             && grant.client_id == sealed.client_id
             && (kind == Kind::AccessToken
                 || (grant.generation == grant_ref.generation && grant.expires_at > now));

@@ -97,6 +97,15 @@ impl Counted {
     }
 }
 
+/// The value under `key`, made on first use: looked up by reference, so a
+/// key is allocated once, not on every call.
+fn slot<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("just inserted")
+}
+
 /// Counts by kind, client and address.
 type Counts = HashMap<Counted, HashMap<String, HashMap<String, u64>>>;
 
@@ -112,34 +121,16 @@ pub(crate) struct IssuanceLog {
 
 impl IssuanceLog {
     pub(crate) fn record(&self, what: Counted, client_id: &str, ip: Option<&str>) {
-        let ip = ip.unwrap_or("");
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let per_client = counts.entry(what).or_default();
-        let per_ip = match per_client.get_mut(client_id) {
-            Some(per_ip) => per_ip,
-            None => per_client.entry(client_id.to_owned()).or_default(),
-        };
-        match per_ip.get_mut(ip) {
-            Some(n) => *n += 1,
-            None => {
-                per_ip.insert(ip.to_owned(), 1);
-            }
-        }
+        let per_ip = slot(counts.entry(what).or_default(), client_id);
+        *slot(per_ip, ip.unwrap_or("")) += 1;
     }
 
     /// A refresh used the consent of `user_id` to `client_id` at `at`.
     pub(crate) fn used(&self, user_id: &str, client_id: &str, at: i64) {
         let mut uses = self.uses.lock().unwrap_or_else(|e| e.into_inner());
-        let per_user = match uses.get_mut(client_id) {
-            Some(per_user) => per_user,
-            None => uses.entry(client_id.to_owned()).or_default(),
-        };
-        match per_user.get_mut(user_id) {
-            Some(last) => *last = (*last).max(at),
-            None => {
-                per_user.insert(user_id.to_owned(), at);
-            }
-        }
+        let last = slot(slot(&mut uses, client_id), user_id);
+        *last = (*last).max(at);
     }
 
     fn take(&self) -> Counts {

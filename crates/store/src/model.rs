@@ -112,6 +112,12 @@ pub struct StandingGrant {
 }
 
 impl StandingGrant {
+    /// Whether the grant has ended before its expiry: revoked, or its
+    /// consent withdrawn.
+    pub fn ended(&self) -> bool {
+        self.grant.revoked_at.is_some() || self.withdrawn
+    }
+
     /// Whether the grant's user (if it has one) is disabled.
     pub fn user_disabled(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.disabled)

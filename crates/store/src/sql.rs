@@ -406,33 +406,6 @@ macro_rules! implement_store {
                 Ok(())
             }
 
-            async fn insert_grants(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                grants: &[&crate::model::Grant],
-            ) -> Result<(), StoreError> {
-                if grants.is_empty() {
-                    return Ok(());
-                }
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO grants (id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, \
-                     generation, rotated_at) ",
-                );
-                q.push_values(grants, |mut b, g| {
-                    b.push_bind(g.id.as_bytes())
-                        .push_bind(&g.client_id)
-                        .push_bind(&g.user_id)
-                        .push_bind(g.scopes.to_string())
-                        .push_bind(&g.claims)
-                        .push_bind(g.created_at)
-                        .push_bind(g.expires_at)
-                        .push_bind(g.revoked_at)
-                        .push_bind(g.generation)
-                        .push_bind(g.rotated_at);
-                });
-                q.build().execute(&mut *conn).await?;
-                Ok(())
-            }
-
             /// Stores a grant under the consent the code `code_id` remembers,
             /// if that consent stands; `under` is [`crate::sql::UNDER_DEVICE_CONSENT`]
             /// or [`crate::sql::UNDER_PAIRING_CONSENT`]. `false`: not stored.
@@ -442,21 +415,30 @@ macro_rules! implement_store {
                 grant: &crate::model::Grant,
                 code_id: protocol::token::RowId,
             ) -> Result<bool, StoreError> {
-                let stored = sqlx::query(under)
-                    .bind(grant.id.as_bytes())
-                    .bind(&grant.client_id)
-                    .bind(&grant.user_id)
-                    .bind(grant.scopes.to_string())
-                    .bind(&grant.claims)
-                    .bind(grant.created_at)
-                    .bind(grant.expires_at)
-                    .bind(grant.revoked_at)
-                    .bind(grant.generation)
-                    .bind(grant.rotated_at)
+                let stored = Self::bind_grant(sqlx::query(under), grant)
                     .bind(code_id.as_bytes())
                     .execute(&mut *conn)
                     .await?;
                 Ok(stored.rows_affected() == 1)
+            }
+
+            /// Binds a grant's columns, in `grant_columns!()` order, as
+            /// `$1` to `$10`.
+            fn bind_grant<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                g: &'q crate::model::Grant,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(g.id.as_bytes())
+                    .bind(&g.client_id)
+                    .bind(&g.user_id)
+                    .bind(g.scopes.to_string())
+                    .bind(&g.claims)
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .bind(g.revoked_at)
+                    .bind(g.generation)
+                    .bind(g.rotated_at)
             }
 
             /// A new consent, or the standing one's scopes and times of use
@@ -791,8 +773,12 @@ macro_rules! implement_store {
             }
 
             async fn insert_grant(&self, grant: &crate::model::Grant) -> Result<(), StoreError> {
-                let mut conn = self.writes.get().await?;
-                Self::insert_grants(&mut *conn, &[grant]).await
+                let insert = sqlx::query(concat!(
+                    "INSERT INTO grants (", crate::sql::grant_columns!(), ") \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ));
+                Self::bind_grant(insert, grant).execute(&mut *self.writes.get().await?).await?;
+                Ok(())
             }
 
             async fn grant(&self, id: protocol::token::RowId) -> Result<Option<crate::model::Grant>, StoreError> {

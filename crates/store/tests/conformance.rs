@@ -678,6 +678,22 @@ async fn device_codes(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
+    // Authorized again since, through another flow: still not under the
+    // consent this code's approval gave.
+    revoke_and_consent_again(&store, grant, rid(44)).await;
+    assert_eq!(
+        store
+            .redeem_device_code(later.id, &grant_of(43, "c1", "u-alice"))
+            .await
+            .unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(store.grant(rid(43)).await.unwrap(), None);
+}
+
+/// Alice revokes app `c1`, which ends `grant`, and then consents to it
+/// again, under the new id `consent`.
+async fn revoke_and_consent_again(store: &Arc<dyn Store>, grant: RowId, consent: RowId) {
     assert!(
         store
             .revoke_authorization("u-alice", "c1", 1_100)
@@ -692,23 +708,13 @@ async fn device_codes(store: Arc<dyn Store>) {
             .unwrap()
             .withdrawn
     );
-    // Authorized again since, through another flow: still not under the
-    // consent this code's approval gave.
     store
         .put_consent(&store::Consent {
-            id: rid(44),
+            id: consent,
             ..consent_to_read("u-alice", 1_200)
         })
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .redeem_device_code(later.id, &grant_of(43, "c1", "u-alice"))
-            .await
-            .unwrap(),
-        Redeemed::Missing
-    );
-    assert_eq!(store.grant(rid(43)).await.unwrap(), None);
 }
 
 async fn pairing_codes(store: Arc<dyn Store>) {
@@ -770,27 +776,7 @@ async fn pairing_codes(store: Arc<dyn Store>) {
         .insert_pairing_code(&later, &consent_to_read("u-alice", 1_000))
         .await
         .unwrap();
-    assert!(
-        store
-            .revoke_authorization("u-alice", "c1", 1_100)
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .standing_grant(rid(51))
-            .await
-            .unwrap()
-            .unwrap()
-            .withdrawn
-    );
-    store
-        .put_consent(&store::Consent {
-            id: rid(56),
-            ..consent_to_read("u-alice", 1_200)
-        })
-        .await
-        .unwrap();
+    revoke_and_consent_again(&store, rid(51), rid(56)).await;
     assert_eq!(
         store
             .redeem_pairing_code(later.id, 1_300, &grant_of(57, "c1", "u-alice"))

@@ -6,7 +6,7 @@ use service::clients::ClientSpec;
 use service::device::CodeRefusal;
 use service::{Origin, Policy};
 
-use crate::lifetimes::{Party, active, client};
+use crate::lifetimes::{Party, active, alice, client};
 use crate::support::{
     App, Backend, both_backends, form_field, pairing_code_in, post_form, signed_in_browser,
 };
@@ -63,12 +63,7 @@ async fn decide(app: &App, user_code: &str, approve: bool) {
         .await
         .unwrap()
         .expect("a pending code");
-    let alice = app
-        .service
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = alice(app).await;
     assert!(
         app.service
             .decide_device(&alice, &pending, approve, &Origin::default())
@@ -255,12 +250,7 @@ async fn pairing_codes_are_single_use_and_bound(backend: Backend) {
     let app = App::start(backend, Policy::default()).await;
     let party = device_client(&app, false).await;
     let other = device_client(&app, true).await;
-    let alice = app
-        .service
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = alice(&app).await;
     let tv = app
         .service
         .pairing_client(&party.id)
@@ -526,12 +516,7 @@ async fn a_device_approval_is_a_connection(backend: Backend) {
     let second = start(&app, &party).await;
     decide(&app, second["user_code"].as_str().unwrap(), true).await;
 
-    let alice = app
-        .service
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = alice(&app).await;
     let listed = app.service.store().list_consents(&alice.id).await.unwrap();
     assert!(listed.iter().any(|c| c.client_id == party.id), "{listed:?}");
     assert!(

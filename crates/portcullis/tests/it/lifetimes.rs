@@ -69,12 +69,7 @@ pub(crate) async fn code_for(app: &App, party: &Party) -> String {
     else {
         panic!("a valid request");
     };
-    let alice = app
-        .service
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = alice(app).await;
     app.service
         .approve(
             &alice,
@@ -83,6 +78,15 @@ pub(crate) async fn code_for(app: &App, party: &Party) -> String {
             &Origin::default(),
         )
         .await
+        .unwrap()
+}
+
+/// The user every test party acts for.
+pub(crate) async fn alice(app: &App) -> store::User {
+    app.service
+        .user_by_username("alice")
+        .await
+        .unwrap()
         .unwrap()
 }
 
@@ -447,12 +451,7 @@ async fn operators_can_replace_page_templates(backend: Backend) {
 
 /// When alice's Connections page says she last used `party`.
 async fn last_use_on_connections(app: &App, party: &Party) -> i64 {
-    let alice = app
-        .service
-        .user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = alice(app).await;
     let listed = app.service.store().list_consents(&alice.id).await.unwrap();
     listed
         .iter()
