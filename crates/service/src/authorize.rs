@@ -151,23 +151,30 @@ impl Service {
         })))
     }
 
-    /// The scopes a user already allowed for this request, when they cover
-    /// it: then no consent page is needed.
-    pub async fn remembered_consent(
+    /// A code at once, when the consent the user already gave covers the
+    /// request: then no consent page is needed. Nothing is written but the
+    /// audit event: rewriting the consent each time would be a write per
+    /// authorization, and on PostgreSQL a row that gathers dead versions
+    /// every code redemption then looks through. A code whose consent is
+    /// revoked before it is redeemed is refused then.
+    pub async fn approve_remembered(
         &self,
         user: &User,
         request: &AuthorizationRequest,
-    ) -> Result<Option<ScopeSet>, ServiceError> {
+        origin: &Origin,
+    ) -> Result<Option<String>, ServiceError> {
         let Some(consent) = self.store.consent(&user.id, &request.client.id).await? else {
             return Ok(None);
         };
         let granted = consent.scopes.intersection(&request.client.scopes);
-        Ok(match &request.requested {
-            Some(requested) if requested.is_subset(&granted) => Some(requested.clone()),
-            Some(_) => None,
-            None if !granted.is_empty() || request.client.scopes.is_empty() => Some(granted),
-            None => None,
-        })
+        let granted = match &request.requested {
+            Some(requested) if requested.is_subset(&granted) => requested.clone(),
+            None if !granted.is_empty() || request.client.scopes.is_empty() => granted,
+            _ => return Ok(None),
+        };
+        self.issue_code(user, request, granted, origin)
+            .await
+            .map(Some)
     }
 
     /// The registry entries of the scopes a request may cover, for the consent page.
@@ -219,11 +226,22 @@ impl Service {
         granted: ScopeSet,
         origin: &Origin,
     ) -> Result<String, ServiceError> {
-        let now = self.now();
         let consent = self
             .consent_to(&user.id, &request.client.id, &granted)
             .await?;
         self.store.put_consent(&consent).await?;
+        self.issue_code(user, request, granted, origin).await
+    }
+
+    /// A code for what `user` allowed, audited.
+    async fn issue_code(
+        &self,
+        user: &User,
+        request: &AuthorizationRequest,
+        granted: ScopeSet,
+        origin: &Origin,
+    ) -> Result<String, ServiceError> {
+        let now = self.now();
         let code = self.seal_code(&SealedCode {
             id: secrets::row_id(self.clock.now_millis())?,
             issued_at: now,

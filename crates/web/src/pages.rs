@@ -334,15 +334,12 @@ pub(crate) async fn authorize(
         }
         Err(e) => return internal(&state, e),
     };
-    match state.service.remembered_consent(&user.user, &request).await {
-        Ok(Some(granted)) => match state
-            .service
-            .approve(&user.user, &request, granted, &origin(peer))
-            .await
-        {
-            Ok(code) => code_redirect(&state, &request, &code),
-            Err(e) => internal(&state, e),
-        },
+    match state
+        .service
+        .approve_remembered(&user.user, &request, &origin(peer))
+        .await
+    {
+        Ok(Some(code)) => code_redirect(&state, &request, &code),
         Ok(None) => consent_page(&state, &dialect, &headers, &user, &request, &query, None).await,
         Err(e) => internal(&state, e),
     }

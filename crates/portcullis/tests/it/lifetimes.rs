@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use protocol::ScopeSet;
 use serde_json::{Value, json};
-use service::authorize::Checked;
+use service::authorize::{AuthorizationRequest, Checked};
 use service::clients::{ClientSpec, Lifetimes};
 use service::scopes::NewScope;
 use service::users::NewUser;
@@ -58,8 +58,8 @@ pub(crate) async fn client(app: &App, lifetimes: Lifetimes) -> Party {
     }
 }
 
-/// A code for alice, issued the way the consent page issues it.
-pub(crate) async fn code_for(app: &App, party: &Party) -> String {
+/// `party`'s authorization request for `read`, checked.
+async fn read_request(app: &App, party: &Party) -> AuthorizationRequest {
     let query = format!("response_type=code&client_id={}&scope=read", party.id);
     let Checked::Valid(request) = app
         .service
@@ -69,6 +69,12 @@ pub(crate) async fn code_for(app: &App, party: &Party) -> String {
     else {
         panic!("a valid request");
     };
+    *request
+}
+
+/// A code for alice, issued the way the consent page issues it.
+pub(crate) async fn code_for(app: &App, party: &Party) -> String {
+    let request = read_request(app, party).await;
     let alice = alice(app).await;
     app.service
         .approve(
@@ -449,6 +455,49 @@ async fn operators_can_replace_page_templates(backend: Backend) {
     app.stop().await;
 }
 
+/// A request the standing consent covers gets its code without the
+/// consent page, and the consent is not written again: it keeps when it
+/// was given and last changed. Once revoked, the page is shown again.
+async fn a_remembered_consent_is_not_rewritten(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    exchange(&app, &party).await;
+    let alice = alice(&app).await;
+    let store = app.service.store();
+    let given = store.consent(&alice.id, &party.id).await.unwrap().unwrap();
+    app.clock.advance(100);
+    let request = read_request(&app, &party).await;
+    let code = app
+        .service
+        .approve_remembered(&alice, &request, &Origin::default())
+        .await
+        .unwrap()
+        .expect("no consent page");
+    assert_eq!(
+        store.consent(&alice.id, &party.id).await.unwrap(),
+        Some(given)
+    );
+    let redeemed = token(
+        &app,
+        &party,
+        &[("grant_type", "authorization_code"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(redeemed.status(), 200);
+
+    app.service
+        .revoke_connection(&alice, &party.id, &Origin::default())
+        .await
+        .unwrap();
+    let after = app
+        .service
+        .approve_remembered(&alice, &request, &Origin::default())
+        .await
+        .unwrap();
+    assert_eq!(after, None, "the consent page again");
+    app.stop().await;
+}
+
 /// When alice's Connections page says she last used `party`.
 async fn last_use_on_connections(app: &App, party: &Party) -> i64 {
     let alice = alice(app).await;
@@ -470,4 +519,5 @@ both_backends!(
     concurrent_retries_within_the_grace_window_share_one_pair,
     failed_client_authentication_is_audited,
     operators_can_replace_page_templates,
+    a_remembered_consent_is_not_rewritten,
 );
