@@ -279,11 +279,15 @@ impl Service {
     }
 
     /// Writes the aggregated issuance and rotation events counted so far,
-    /// and the consents' last uses.
+    /// and the consents' last uses (kept for the next flush if they could
+    /// not be written).
     pub async fn flush_issuance_log(&self) {
         let uses = self.issued.take_uses();
         if let Err(e) = self.store.record_consent_use(&uses).await {
-            tracing::warn!(error = %e, consents = uses.len(), "recording when consents were last used failed");
+            tracing::warn!(error = %e, consents = uses.len(), "recording when consents were last used failed; kept for the next flush");
+            for (user_id, client_id, at) in &uses {
+                self.issued.used(user_id, client_id, *at);
+            }
         }
         for (what, per_client) in self.issued.take() {
             for (client_id, per_ip) in per_client {

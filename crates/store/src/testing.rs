@@ -155,6 +155,22 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// Runs one statement on a connection of its own, behind the store's
+    /// back (to break something a test then watches the store survive).
+    pub async fn execute(&self, statement: &str) {
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        match &self.cleanup {
+            Cleanup::Dir(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+            }
+        };
+    }
+
     /// Whether the database is intact: SQLite's `PRAGMA integrity_check`
     /// (and a foreign-key check), or a query for PostgreSQL.
     pub async fn integrity_ok(&self) -> bool {

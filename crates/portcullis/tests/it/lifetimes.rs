@@ -498,6 +498,36 @@ async fn a_remembered_consent_is_not_rewritten(backend: Backend) {
     app.stop().await;
 }
 
+/// A consent's last use that could not be written is kept, and written
+/// with the next flush.
+async fn a_last_use_that_could_not_be_written_is_kept(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let issued = exchange(&app, &party).await;
+    app.clock.advance(50);
+    let refresh = issued["refresh_token"].as_str().unwrap();
+    let rotated = token(
+        &app,
+        &party,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(rotated.status(), 200);
+    let now = service::Clock::now(app.clock.as_ref());
+
+    app.db
+        .execute("ALTER TABLE consents RENAME TO consents_away")
+        .await;
+    app.service.flush_issuance_log().await;
+    app.db
+        .execute("ALTER TABLE consents_away RENAME TO consents")
+        .await;
+    assert_eq!(last_use_on_connections(&app, &party).await, now - 50);
+    app.service.flush_issuance_log().await;
+    assert_eq!(last_use_on_connections(&app, &party).await, now);
+    app.stop().await;
+}
+
 /// When alice's Connections page says she last used `party`.
 async fn last_use_on_connections(app: &App, party: &Party) -> i64 {
     let alice = alice(app).await;
@@ -520,4 +550,5 @@ both_backends!(
     failed_client_authentication_is_audited,
     operators_can_replace_page_templates,
     a_remembered_consent_is_not_rewritten,
+    a_last_use_that_could_not_be_written_is_kept,
 );

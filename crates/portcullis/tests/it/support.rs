@@ -244,8 +244,8 @@ pub fn form_encode(s: &str) -> String {
 
 /// A server started inside the test process, with a clock the test moves.
 pub struct App {
-    /// Kept so the database outlives the server.
-    _db: TestDatabase,
+    /// Outlives the server.
+    pub db: TestDatabase,
     pub service: service::Service,
     pub clock: std::sync::Arc<service::ManualClock>,
     pub base_url: String,
@@ -287,7 +287,7 @@ impl App {
             .expect("start the server");
         let base_url = format!("http://{}", running.addr);
         App {
-            _db: db,
+            db,
             service,
             clock,
             base_url,
