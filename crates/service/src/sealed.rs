@@ -121,9 +121,13 @@ pub(crate) struct IssuanceLog {
 
 impl IssuanceLog {
     pub(crate) fn record(&self, what: Counted, client_id: &str, ip: Option<&str>) {
+        self.add(what, client_id, ip.unwrap_or(""), 1);
+    }
+
+    fn add(&self, what: Counted, client_id: &str, ip: &str, count: u64) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let per_ip = slot(counts.entry(what).or_default(), client_id);
-        *slot(per_ip, ip.unwrap_or("")) += 1;
+        *slot(per_ip, ip) += count;
     }
 
     /// A refresh used the consent of `user_id` to `client_id` at `at`.
@@ -279,8 +283,8 @@ impl Service {
     }
 
     /// Writes the aggregated issuance and rotation events counted so far,
-    /// and the consents' last uses (kept for the next flush if they could
-    /// not be written).
+    /// and the consents' last uses; what could not be written is kept for
+    /// the next flush.
     pub async fn flush_issuance_log(&self) {
         let uses = self.issued.take_uses();
         if let Err(e) = self.store.record_consent_use(&uses).await {
@@ -294,10 +298,18 @@ impl Service {
                 for (ip, count) in per_ip {
                     let origin = Origin {
                         user_id: None,
-                        ip: (!ip.is_empty()).then_some(ip),
+                        ip: (!ip.is_empty()).then(|| ip.clone()),
                     };
-                    self.audit(what.kind(), &origin, Some(&client_id), what.detail(count))
-                        .await;
+                    let event = self.audit_event(
+                        what.kind(),
+                        &origin,
+                        Some(&client_id),
+                        what.detail(count),
+                    );
+                    if let Err(e) = self.store.insert_audit_event(&event).await {
+                        tracing::warn!(kind = what.kind(), error = %e, "recording issuance failed; kept for the next flush");
+                        self.issued.add(what, &client_id, &ip, count);
+                    }
                 }
             }
         }

@@ -498,9 +498,9 @@ async fn a_remembered_consent_is_not_rewritten(backend: Backend) {
     app.stop().await;
 }
 
-/// A consent's last use that could not be written is kept, and written
-/// with the next flush.
-async fn a_last_use_that_could_not_be_written_is_kept(backend: Backend) {
+/// What a flush of the issuance log could not write (the consents' last
+/// uses, the counted issuance) is kept, and written with the next flush.
+async fn what_a_flush_could_not_write_is_kept_for_the_next(backend: Backend) {
     let app = App::start(backend, Policy::default()).await;
     let party = client(&app, Lifetimes::default()).await;
     let issued = exchange(&app, &party).await;
@@ -514,17 +514,40 @@ async fn a_last_use_that_could_not_be_written_is_kept(backend: Backend) {
     .await;
     assert_eq!(rotated.status(), 200);
     let now = service::Clock::now(app.clock.as_ref());
+    let counted = || async {
+        let events = app.service.store().recent_audit_events(50).await.unwrap();
+        let mut counted: Vec<String> = events
+            .into_iter()
+            .filter(|e| e.kind.starts_with("token."))
+            .map(|e| e.detail)
+            .collect();
+        counted.sort();
+        counted
+    };
 
-    app.db
-        .execute("ALTER TABLE consents RENAME TO consents_away")
-        .await;
+    for table in ["consents", "audit_events"] {
+        app.db
+            .execute(&format!("ALTER TABLE {table} RENAME TO {table}_away"))
+            .await;
+    }
     app.service.flush_issuance_log().await;
-    app.db
-        .execute("ALTER TABLE consents_away RENAME TO consents")
-        .await;
+    for table in ["consents", "audit_events"] {
+        app.db
+            .execute(&format!("ALTER TABLE {table}_away RENAME TO {table}"))
+            .await;
+    }
     assert_eq!(last_use_on_connections(&app, &party).await, now - 50);
+    assert!(counted().await.is_empty());
+
     app.service.flush_issuance_log().await;
     assert_eq!(last_use_on_connections(&app, &party).await, now);
+    assert_eq!(
+        counted().await,
+        [
+            "grant=authorization_code count=1",
+            "grant=refresh_token count=1"
+        ]
+    );
     app.stop().await;
 }
 
@@ -550,5 +573,5 @@ both_backends!(
     failed_client_authentication_is_audited,
     operators_can_replace_page_templates,
     a_remembered_consent_is_not_rewritten,
-    a_last_use_that_could_not_be_written_is_kept,
+    what_a_flush_could_not_write_is_kept_for_the_next,
 );
