@@ -166,10 +166,21 @@ impl Service {
         client_id: Option<&str>,
         detail: String,
     ) {
-        let event = self.audit_event(kind, origin, client_id, detail);
-        if let Err(e) = self.store.insert_audit_event(&event).await {
+        if let Err(e) = self.try_audit(kind, origin, client_id, detail).await {
             tracing::error!(kind, error = %e, "could not record an audit event");
         }
+    }
+
+    /// Records an audit event, for a caller that can keep what failed.
+    pub(crate) async fn try_audit(
+        &self,
+        kind: &str,
+        origin: &Origin,
+        client_id: Option<&str>,
+        detail: String,
+    ) -> Result<(), store::StoreError> {
+        let event = self.audit_event(kind, origin, client_id, detail);
+        self.store.insert_audit_event(&event).await
     }
 }
 

@@ -300,13 +300,10 @@ impl Service {
                         user_id: None,
                         ip: (!ip.is_empty()).then(|| ip.clone()),
                     };
-                    let event = self.audit_event(
-                        what.kind(),
-                        &origin,
-                        Some(&client_id),
-                        what.detail(count),
-                    );
-                    if let Err(e) = self.store.insert_audit_event(&event).await {
+                    let recorded = self
+                        .try_audit(what.kind(), &origin, Some(&client_id), what.detail(count))
+                        .await;
+                    if let Err(e) = recorded {
                         tracing::warn!(kind = what.kind(), error = %e, "recording issuance failed; kept for the next flush");
                         self.issued.add(what, &client_id, &ip, count);
                     }
