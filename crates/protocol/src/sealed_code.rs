@@ -3,10 +3,14 @@
 //! a MAC, so issuing one writes nothing and redeeming one reads nothing.
 //!
 //! ```text
-//! pc_ac_<base64url(version(1) ‖ id(16) ‖ nonce(32) ‖ iat(8) ‖ exp(8) ‖ flags(1)
-//!                  ‖ len(1) ‖ client id ‖ len(1) ‖ user id ‖ len(2) ‖ scope
+//! pc_ac_<base64url(version(1) ‖ id(16) ‖ [consent id(16)] ‖ nonce(32) ‖ iat(8) ‖ exp(8)
+//!                  ‖ flags(1) ‖ len(1) ‖ client id ‖ len(1) ‖ user id ‖ len(2) ‖ scope
 //!                  ‖ len(2) ‖ redirect URI ‖ len(1) ‖ code challenge ‖ HMAC-SHA256(32))>
 //! ```
+//!
+//! Version 2 carries the id of the consent the code was issued under (the
+//! code issues a grant only while that very consent stands); version 1,
+//! sealed before it, does not, and is checked against the consent's time.
 //!
 //! Single use comes from the store, not the code: the grant a code issues
 //! takes the code's id as its own, so of two redemptions only the first
@@ -18,7 +22,8 @@ use crate::sealed::{Fields, authentic, finish};
 use crate::token::{Kind, RowId, SECRET_LEN};
 
 const VERSION: u8 = 1;
-/// Everything but the variable fields.
+const VERSION_WITH_CONSENT: u8 = 2;
+/// Everything but the variable fields (and the consent's id).
 const FIXED_LEN: usize = 1 + 16 + SECRET_LEN + 8 + 8 + 1 + 1 + 1 + 2 + 2 + 1 + 32;
 /// The authorization request named `redirect_uri`.
 const REDIRECT_URI_GIVEN: u8 = 1;
@@ -28,6 +33,9 @@ const REDIRECT_URI_GIVEN: u8 = 1;
 pub struct SealedCode {
     /// The code's id, and the id of the grant it issues.
     pub id: RowId,
+    /// The consent the code was issued under (`None` only in codes sealed
+    /// before codes named it).
+    pub consent_id: Option<RowId>,
     pub issued_at: i64,
     pub expires_at: i64,
     pub client_id: String,
@@ -51,9 +59,18 @@ pub fn seal(code: &SealedCode, nonce: &[u8; SECRET_LEN], key: &[u8]) -> Option<S
     let redirect = code.redirect_uri.as_bytes();
     let challenge = code.code_challenge.as_deref().unwrap_or("").as_bytes();
     let variable = client.len() + user.len() + scope.len() + redirect.len() + challenge.len();
-    let mut raw = Vec::with_capacity(FIXED_LEN + variable);
-    raw.push(VERSION);
-    raw.extend_from_slice(code.id.as_bytes());
+    let mut raw = Vec::with_capacity(FIXED_LEN + 16 + variable);
+    match code.consent_id {
+        Some(consent) => {
+            raw.push(VERSION_WITH_CONSENT);
+            raw.extend_from_slice(code.id.as_bytes());
+            raw.extend_from_slice(consent.as_bytes());
+        }
+        None => {
+            raw.push(VERSION);
+            raw.extend_from_slice(code.id.as_bytes());
+        }
+    }
     raw.extend_from_slice(nonce);
     raw.extend_from_slice(&code.issued_at.to_be_bytes());
     raw.extend_from_slice(&code.expires_at.to_be_bytes());
@@ -82,10 +99,16 @@ pub fn open(presented: &str, key: &[u8]) -> Option<SealedCode> {
     let raw = authentic(Kind::AuthorizationCode, presented, key, FIXED_LEN, 150_000)?;
     // Authentic: the layout below was written by `seal`.
     let mut f = Fields(&raw);
-    if f.byte()? != VERSION {
+    let version = f.byte()?;
+    if version != VERSION && version != VERSION_WITH_CONSENT {
         return None;
     }
     let id = f.row_id()?;
+    let consent_id = if version == VERSION_WITH_CONSENT {
+        Some(f.row_id()?)
+    } else {
+        None
+    };
     f.take(SECRET_LEN)?;
     let issued_at = f.int()?;
     let expires_at = f.int()?;
@@ -100,6 +123,7 @@ pub fn open(presented: &str, key: &[u8]) -> Option<SealedCode> {
     }
     Some(SealedCode {
         id,
+        consent_id,
         issued_at,
         expires_at,
         client_id,
@@ -122,6 +146,7 @@ mod tests {
     fn sample() -> SealedCode {
         SealedCode {
             id: RowId::new(1_700_000_000_000, [3; 10]),
+            consent_id: Some(RowId::new(1_699_000_000_000, [5; 10])),
             issued_at: 1_700_000_000,
             expires_at: 1_700_000_060,
             client_id: "client-123".into(),
@@ -141,6 +166,15 @@ mod tests {
         let plain = SealedCode {
             redirect_uri_given: false,
             code_challenge: None,
+            ..sample()
+        };
+        assert_eq!(
+            open(&seal(&plain, &[7; 32], b"key").unwrap(), b"key"),
+            Some(plain)
+        );
+        // A code of the first version names no consent.
+        let plain = SealedCode {
+            consent_id: None,
             ..sample()
         };
         assert_eq!(

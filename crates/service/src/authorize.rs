@@ -172,7 +172,7 @@ impl Service {
             None if !granted.is_empty() || request.client.scopes.is_empty() => granted,
             _ => return Ok(None),
         };
-        self.issue_code(user, request, granted, origin)
+        self.issue_code(user, request, granted, consent.id, origin)
             .await
             .map(Some)
     }
@@ -229,21 +229,27 @@ impl Service {
         let consent = self
             .consent_to(&user.id, &request.client.id, &granted)
             .await?;
-        self.store.put_consent(&consent).await?;
-        self.issue_code(user, request, granted, origin).await
+        // The code names the consent that stands now: this one, or the one
+        // it widened.
+        let standing = self.store.put_consent(&consent).await?;
+        self.issue_code(user, request, granted, standing, origin)
+            .await
     }
 
-    /// A code for what `user` allowed, audited.
+    /// A code for what `user` allowed under the consent `consent_id`,
+    /// audited.
     async fn issue_code(
         &self,
         user: &User,
         request: &AuthorizationRequest,
         granted: ScopeSet,
+        consent_id: RowId,
         origin: &Origin,
     ) -> Result<String, ServiceError> {
         let now = self.now();
         let code = self.seal_code(&SealedCode {
             id: secrets::row_id(self.clock.now_millis())?,
+            consent_id: Some(consent_id),
             issued_at: now,
             expires_at: now + self.policy.code_ttl,
             client_id: request.client.id.clone(),

@@ -462,7 +462,11 @@ impl Service {
             &scopes,
             bound,
         )?;
-        match db(self.store.redeem_code(&grant, code.issued_at).await)? {
+        let origin_of_code = store::CodeOrigin {
+            issued_at: code.issued_at,
+            consent_id: code.consent_id,
+        };
+        match db(self.store.redeem_code(&grant, origin_of_code).await)? {
             Redeemed::Issued => {
                 // Audited in aggregate, like client_credentials issuance.
                 self.issued

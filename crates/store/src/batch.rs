@@ -27,7 +27,7 @@ use protocol::token::RowId;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
-use crate::model::{AccessToken, AuditEvent, Grant};
+use crate::model::{AccessToken, AuditEvent, CodeOrigin, Grant};
 
 /// Most writes committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -50,8 +50,8 @@ pub(crate) enum Write {
     },
     /// Stores the grant an authorization code issues, under the code's id,
     /// unless a grant has that id already (the code was redeemed) or the
-    /// user's consent is gone or newer than the code.
-    Redeem { grant: Grant, code_issued_at: i64 },
+    /// consent the code came from no longer stands.
+    Redeem { grant: Grant, code: CodeOrigin },
 }
 
 impl Write {
@@ -119,8 +119,8 @@ pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job
 
 /// A grant to rotate: (grant, generation presented, now).
 pub(crate) type GrantSpend = (RowId, i64, i64);
-/// A code to spend: (the grant it issues, when the code was issued).
-pub(crate) type CodeSpend<'a> = (&'a Grant, i64);
+/// A code to spend: (the grant it issues, where the code came from).
+pub(crate) type CodeSpend<'a> = (&'a Grant, CodeOrigin);
 
 /// The single-use transitions a batch asks for, each at most once: a
 /// second write for the same generation of a grant, or the same code, in
@@ -139,11 +139,9 @@ pub(crate) fn spends(jobs: &[Job]) -> (Vec<GrantSpend>, Vec<CodeSpend<'_>>) {
             } if seen_grants.insert((*grant, *generation)) => {
                 grants.push((*grant, *generation, *now));
             }
-            Write::Redeem {
-                grant,
-                code_issued_at,
-                ..
-            } if seen_codes.insert(grant.id) => codes.push((grant, *code_issued_at)),
+            Write::Redeem { grant, code } if seen_codes.insert(grant.id) => {
+                codes.push((grant, *code));
+            }
             _ => {}
         }
     }

@@ -87,17 +87,15 @@ pub trait Store: Send + Sync + 'static {
     /// in the group commit. Of any number of concurrent calls
     /// for one code, exactly one gets [`Redeemed::Issued`]; a later one
     /// gets [`Redeemed::Replayed`] with the grant to revoke. Nothing is
-    /// stored, and the answer is [`Redeemed::Missing`], when the user's
-    /// consent for the client is gone or was given after `code_issued_at`
-    /// (the user revoked the app since the code was issued). The grant names
-    /// that consent and lives only while it stands: a revocation or a
-    /// deletion of the client that runs at the same time either comes first
-    /// (nothing is stored) or ends the grant by deleting the consent.
-    async fn redeem_code(
-        &self,
-        grant: &Grant,
-        code_issued_at: UnixTime,
-    ) -> Result<Redeemed, StoreError>;
+    /// stored, and the answer is [`Redeemed::Missing`], when the consent
+    /// the code was issued under no longer stands (the user revoked the app
+    /// since: a consent given again has a new id), or, for a code that
+    /// names no consent, when the user's consent for the client is gone or
+    /// was given after the code. The grant names that consent and lives only
+    /// while it stands: a revocation or a deletion of the client that runs
+    /// at the same time either comes first (nothing is stored) or ends the
+    /// grant by deleting the consent.
+    async fn redeem_code(&self, grant: &Grant, code: CodeOrigin) -> Result<Redeemed, StoreError>;
     /// Stores a grant as it is, with nothing else spent: for the caller
     /// that already holds what vouches for its client and user. Only
     /// SQLite refuses an unknown client or user here
@@ -230,8 +228,8 @@ pub trait Store: Send + Sync + 'static {
     async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
     /// Creates the consent of a user for a client, or replaces the scopes
     /// and times of use of the one that stands (which keeps its id and
-    /// time of creation).
-    async fn put_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+    /// time of creation). Returns the id of the consent that stands.
+    async fn put_consent(&self, consent: &Consent) -> Result<RowId, StoreError>;
 
     /// Every consent a user has given, most recently used first.
     async fn list_consents(&self, user_id: &str) -> Result<Vec<Consent>, StoreError>;

@@ -124,6 +124,15 @@ impl StandingGrant {
     }
 }
 
+/// Where a redeemed authorization code came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeOrigin {
+    pub issued_at: UnixTime,
+    /// The consent it was issued under; `None` for a code sealed before
+    /// codes named it, which is checked against the consent's time instead.
+    pub consent_id: Option<RowId>,
+}
+
 /// The outcome of redeeming an authorization code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Redeemed {

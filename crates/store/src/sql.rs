@@ -446,11 +446,13 @@ macro_rules! implement_store {
             async fn upsert_consent(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 c: &crate::model::Consent,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
+            ) -> Result<protocol::token::RowId, StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
                     "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at, id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, client_id) DO UPDATE SET \
-                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at",
+                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at \
+                     RETURNING id",
                 )
                 .bind(&c.user_id)
                 .bind(&c.client_id)
@@ -459,9 +461,9 @@ macro_rules! implement_store {
                 .bind(c.updated_at)
                 .bind(c.last_used_at)
                 .bind(c.id.as_bytes())
-                .execute(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
-                Ok(())
+                crate::sql::row_id(&row.try_get::<Vec<u8>, _>(0)?)
             }
 
             async fn write_redirect_uris(
@@ -753,10 +755,10 @@ macro_rules! implement_store {
             async fn redeem_code(
                 &self,
                 grant: &crate::model::Grant,
-                code_issued_at: i64,
+                code: crate::model::CodeOrigin,
             ) -> Result<crate::model::Redeemed, StoreError> {
                 use crate::model::Redeemed;
-                let write = crate::batch::Write::Redeem { grant: grant.clone(), code_issued_at };
+                let write = crate::batch::Write::Redeem { grant: grant.clone(), code };
                 if crate::batch::submit(&self.writer, write).await? == crate::batch::Written::Stored {
                     return Ok(Redeemed::Issued);
                 }
@@ -1213,7 +1215,7 @@ macro_rules! implement_store {
                 .transpose()
             }
 
-            async fn put_consent(&self, c: &crate::model::Consent) -> Result<(), StoreError> {
+            async fn put_consent(&self, c: &crate::model::Consent) -> Result<protocol::token::RowId, StoreError> {
                 Self::upsert_consent(&mut *self.writes.get().await?, c).await
             }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use protocol::token::{RowId, Verifier};
 use protocol::{RedirectUri, ScopeSet};
-use store::testing::{Backend, TestDatabase, client, consent_to_read, grant_of, rid, user};
+use store::testing::{Backend, TestDatabase, client, consent_to_read, grant_of, issued, rid, user};
 use store::{
-    AccessToken, AuditEvent, DeviceCode, DeviceStatus, Grant, PairingCode, Redeemed, Scope,
-    Session, StandingGrant, Store, StoreError,
+    AccessToken, AuditEvent, CodeOrigin, DeviceCode, DeviceStatus, Grant, PairingCode, Redeemed,
+    Scope, Session, StandingGrant, Store, StoreError,
 };
 
 async fn open(backend: Backend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -171,7 +171,7 @@ async fn a_code_is_redeemed_once_while_its_consent_stands(store: Arc<dyn Store>)
     let g = grant_of(1, "c1", "u-alice");
     // No consent: nothing to redeem.
     assert_eq!(
-        store.redeem_code(&g, 1_000).await.unwrap(),
+        store.redeem_code(&g, issued(1_000)).await.unwrap(),
         Redeemed::Missing
     );
     assert_eq!(store.grant(g.id).await.unwrap(), None);
@@ -180,14 +180,17 @@ async fn a_code_is_redeemed_once_while_its_consent_stands(store: Arc<dyn Store>)
         .await
         .unwrap();
     // A consent given after the code was issued is not the one it came from.
-    assert_eq!(store.redeem_code(&g, 999).await.unwrap(), Redeemed::Missing);
     assert_eq!(
-        store.redeem_code(&g, 1_000).await.unwrap(),
+        store.redeem_code(&g, issued(999)).await.unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(
+        store.redeem_code(&g, issued(1_000)).await.unwrap(),
         Redeemed::Issued
     );
     assert_eq!(store.grant(g.id).await.unwrap(), Some(g.clone()));
     assert_eq!(
-        store.redeem_code(&g, 1_000).await.unwrap(),
+        store.redeem_code(&g, issued(1_000)).await.unwrap(),
         Redeemed::Replayed {
             grant_id: Some(g.id)
         }
@@ -201,8 +204,65 @@ async fn a_code_is_redeemed_once_while_its_consent_stands(store: Arc<dyn Store>)
             .unwrap()
     );
     assert_eq!(
-        store.redeem_code(&other, 1_000).await.unwrap(),
+        store.redeem_code(&other, issued(1_000)).await.unwrap(),
         Redeemed::Missing
+    );
+}
+
+/// A code that names its consent issues a grant only while that very
+/// consent stands: not once the app was revoked and authorized again, even
+/// within the same second, and still after the consent was widened.
+async fn a_code_is_redeemed_only_under_the_consent_it_names(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let given = store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(given, consent_to_read("u-alice", 1_000).id);
+    let under = |consent_id| CodeOrigin {
+        issued_at: 1_000,
+        consent_id: Some(consent_id),
+    };
+    // Widened: the consent keeps its id, and the code still redeems.
+    let mut wider = consent_to_read("u-alice", 1_000);
+    wider.id = rid(500);
+    wider.scopes = ScopeSet::parse("read write").unwrap();
+    assert_eq!(store.put_consent(&wider).await.unwrap(), given);
+    let first = grant_of(1, "c1", "u-alice");
+    assert_eq!(
+        store.redeem_code(&first, under(given)).await.unwrap(),
+        Redeemed::Issued
+    );
+    // Revoked, then given again in the same second: a new consent, which
+    // the earlier code did not come from.
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_000)
+            .await
+            .unwrap()
+    );
+    let mut again = consent_to_read("u-alice", 1_000);
+    again.id = rid(501);
+    let again = store.put_consent(&again).await.unwrap();
+    assert_eq!(again, rid(501));
+    let old = grant_of(2, "c1", "u-alice");
+    assert_eq!(
+        store.redeem_code(&old, under(given)).await.unwrap(),
+        Redeemed::Missing
+    );
+    assert_eq!(store.grant(old.id).await.unwrap(), None);
+    let new = grant_of(3, "c1", "u-alice");
+    assert_eq!(
+        store.redeem_code(&new, under(again)).await.unwrap(),
+        Redeemed::Issued
+    );
+    assert_eq!(
+        store
+            .standing_grant(new.id)
+            .await
+            .unwrap()
+            .map(|g| g.withdrawn),
+        Some(false)
     );
 }
 
@@ -215,7 +275,7 @@ async fn deleting_a_client_deletes_its_grants(store: Arc<dyn Store>) {
         .unwrap();
     let redeemed = grant_of(1, "c1", "u-alice");
     assert_eq!(
-        store.redeem_code(&redeemed, 1_000).await.unwrap(),
+        store.redeem_code(&redeemed, issued(1_000)).await.unwrap(),
         Redeemed::Issued
     );
     let stored = grant_of(2, "c1", "u-alice");
@@ -298,7 +358,7 @@ async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
             let (store, barrier, g) = (store.clone(), barrier.clone(), code_grant.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.redeem_code(&g, 1_000).await
+                store.redeem_code(&g, issued(1_000)).await
             })
         })
         .collect();
@@ -466,7 +526,7 @@ async fn a_batch_of_rotations_and_redemptions_gives_each_its_own_outcome(store: 
         let (s, b) = (store.clone(), barrier.clone());
         redemptions.push(tokio::spawn(async move {
             b.wait().await;
-            s.redeem_code(&grant_of(30_000 + n, "c1", "u-alice"), 1_000)
+            s.redeem_code(&grant_of(30_000 + n, "c1", "u-alice"), issued(1_000))
                 .await
         }));
         let (s, b) = (store.clone(), barrier.clone());
@@ -798,7 +858,10 @@ async fn a_grant_lives_with_the_consent_it_was_issued_under(store: Arc<dyn Store
     let first = grant_of(1, "c1", "u-alice");
     let bobs = grant_of(2, "c1", "u-bob");
     for g in [&first, &bobs] {
-        assert_eq!(store.redeem_code(g, 1_000).await.unwrap(), Redeemed::Issued);
+        assert_eq!(
+            store.redeem_code(g, issued(1_000)).await.unwrap(),
+            Redeemed::Issued
+        );
     }
     let withdrawn = |id| {
         let store = store.clone();
@@ -839,7 +902,7 @@ async fn a_grant_lives_with_the_consent_it_was_issued_under(store: Arc<dyn Store
     store.put_consent(&again).await.unwrap();
     let second = grant_of(3, "c1", "u-alice");
     assert_eq!(
-        store.redeem_code(&second, 1_000).await.unwrap(),
+        store.redeem_code(&second, issued(1_000)).await.unwrap(),
         Redeemed::Issued
     );
     assert!(withdrawn(first.id).await);
@@ -1072,7 +1135,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     let mut a = grant_of(100, "c1", "u-alice");
     a.expires_at = 5_000;
     assert_eq!(
-        store.redeem_code(&a, 1_000).await.unwrap(),
+        store.redeem_code(&a, issued(1_000)).await.unwrap(),
         Redeemed::Issued
     );
     assert!(
@@ -1090,7 +1153,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     // Grant B lives until 100,000: it stays, so presenting its code or a
     // spent refresh token of it is still reuse; its expired access token goes.
     let b = grant_of(200, "c1", "u-alice");
-    store.redeem_code(&b, 1_000).await.unwrap();
+    store.redeem_code(&b, issued(1_000)).await.unwrap();
     assert!(
         store
             .rotate_grant(rid(200), 0, 2_000)
@@ -1180,7 +1243,7 @@ async fn purge_deletes_what_expired_and_keeps_what_reuse_detection_needs(store: 
     let kept = store.grant(rid(200)).await.unwrap().unwrap();
     assert_eq!((kept.generation, kept.rotated_at), (1, Some(2_000)));
     assert_eq!(
-        store.redeem_code(&b, 1_000).await.unwrap(),
+        store.redeem_code(&b, issued(1_000)).await.unwrap(),
         Redeemed::Replayed {
             grant_id: Some(rid(200))
         },
@@ -1329,6 +1392,7 @@ conformance!(
     clients,
     scopes,
     a_code_is_redeemed_once_while_its_consent_stands,
+    a_code_is_redeemed_only_under_the_consent_it_names,
     deleting_a_client_deletes_its_grants,
     audit_events,
     concurrent_code_redemption_issues_once,

@@ -498,6 +498,38 @@ async fn a_remembered_consent_is_not_rewritten(backend: Backend) {
     app.stop().await;
 }
 
+/// A code issued before the user revoked the app is refused even when the
+/// app was authorized again in the same second: the code names the consent
+/// it was issued under, and the new consent is another.
+async fn a_code_outlives_no_revocation_in_its_second(backend: Backend) {
+    let app = App::start(backend, Policy::default()).await;
+    let party = client(&app, Lifetimes::default()).await;
+    let before = code_for(&app, &party).await;
+    let alice = alice(&app).await;
+    app.service
+        .revoke_connection(&alice, &party.id, &Origin::default())
+        .await
+        .unwrap();
+    let after = code_for(&app, &party).await;
+    let refused = token(
+        &app,
+        &party,
+        &[("grant_type", "authorization_code"), ("code", &before)],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let redeemed = token(
+        &app,
+        &party,
+        &[("grant_type", "authorization_code"), ("code", &after)],
+    )
+    .await;
+    assert_eq!(redeemed.status(), 200);
+    app.stop().await;
+}
+
 /// What a flush of the issuance log could not write (the consents' last
 /// uses, the counted issuance) is kept, and written with the next flush.
 async fn what_a_flush_could_not_write_is_kept_for_the_next(backend: Backend) {
@@ -573,5 +605,6 @@ both_backends!(
     failed_client_authentication_is_audited,
     operators_can_replace_page_templates,
     a_remembered_consent_is_not_rewritten,
+    a_code_outlives_no_revocation_in_its_second,
     what_a_flush_could_not_write_is_kept_for_the_next,
 );

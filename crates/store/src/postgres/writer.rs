@@ -105,8 +105,9 @@ const ROTATE: &str = concat!(
 );
 
 /// The statement that stores the grants of a batch's redeemed codes, each
-/// only while the consent its code came from stands, naming that consent,
-/// and only once. Grants have no foreign keys (migration 9), and nothing
+/// only while the consent its code came from stands (the one it names; for
+/// a code that names none, one given before it), naming that consent, and
+/// only once. Grants have no foreign keys (migration 9), and nothing
 /// is locked: a grant is checked against its consent whenever it is used,
 /// so one stored as its consent is revoked, or its client deleted, is
 /// ended by that (migration 11).
@@ -116,11 +117,11 @@ const REDEEM: &str = concat!(
     ", consent_id) SELECT v.id, v.client_id, v.user_id, v.scopes, v.claims, v.created_at, v.expires_at, \
      v.revoked_at, v.generation, v.rotated_at, c.id \
      FROM UNNEST($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], \
-     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[]) \
+     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::bytea[]) \
      AS v(id, client_id, user_id, scopes, claims, created_at, expires_at, revoked_at, generation, \
-     rotated_at, code_issued_at) \
+     rotated_at, code_issued_at, code_consent_id) \
      JOIN consents c ON c.user_id = v.user_id AND c.client_id = v.client_id \
-     AND c.created_at <= v.code_issued_at \
+     AND (c.id = v.code_consent_id OR (v.code_consent_id IS NULL AND c.created_at <= v.code_issued_at)) \
      ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
@@ -190,7 +191,12 @@ async fn write_statements(
             .bind(column(codes, |(g, _)| g.revoked_at))
             .bind(column(codes, |(g, _)| g.generation))
             .bind(column(codes, |(g, _)| g.rotated_at))
-            .bind(column(codes, |(_, issued)| *issued))
+            .bind(column(codes, |(_, code)| code.issued_at))
+            .bind(column(codes, |(_, code)| {
+                code.consent_id
+                    .as_ref()
+                    .map(protocol::token::RowId::as_bytes)
+            }))
             .fetch_all(&mut *conn)
             .await?;
         collect_ids(rows, &mut redeemed)?;
@@ -266,7 +272,7 @@ mod tests {
     use protocol::token::RowId;
 
     use crate::Redeemed;
-    use crate::testing::{TestDatabase, client, consent_to_read, grant_of, user};
+    use crate::testing::{TestDatabase, client, consent_to_read, grant_of, issued, user};
 
     /// A fresh database with a few dozen grants of one user and client,
     /// never analyzed: where a planner free to scan picks a scan.
@@ -347,7 +353,7 @@ mod tests {
         let grant = grant_of(1, "c1", "u-alice");
         let redeemed = tokio::time::timeout(
             std::time::Duration::from_secs(5),
-            store.redeem_code(&grant, 1_000),
+            store.redeem_code(&grant, issued(1_000)),
         )
         .await
         .expect("the redemption does not wait");

@@ -167,18 +167,17 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                 None => Ok(Written::NotSpent),
             }
         }
-        Write::Redeem {
-            grant: g,
-            code_issued_at,
-        } => {
-            // Stored only while the consent the code came from stands, and
-            // naming it.
+        Write::Redeem { grant: g, code } => {
+            // Stored only while the consent the code came from stands (the
+            // one it names; for a code that names none, one given before
+            // it), and naming it.
             let stored = conn
                 .prepare_cached(concat!(
                     "INSERT INTO grants (",
                     grant_columns!(),
                     ", consent_id) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, c.id FROM consents c \
-                     WHERE c.user_id = ?3 AND c.client_id = ?2 AND c.created_at <= ?11 \
+                     WHERE c.user_id = ?3 AND c.client_id = ?2 \
+                     AND (c.id = ?12 OR (?12 IS NULL AND c.created_at <= ?11)) \
                      ON CONFLICT (id) DO NOTHING"
                 ))?
                 .execute(params![
@@ -192,7 +191,8 @@ fn apply(conn: &Connection, write: &Write) -> Result<Written, StoreError> {
                     g.revoked_at,
                     g.generation,
                     g.rotated_at,
-                    code_issued_at,
+                    code.issued_at,
+                    code.consent_id.as_ref().map(protocol::token::RowId::as_bytes),
                 ])?;
             Ok(if stored == 0 {
                 Written::NotSpent
