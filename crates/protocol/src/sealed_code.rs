@@ -60,16 +60,14 @@ pub fn seal(code: &SealedCode, nonce: &[u8; SECRET_LEN], key: &[u8]) -> Option<S
     let challenge = code.code_challenge.as_deref().unwrap_or("").as_bytes();
     let variable = client.len() + user.len() + scope.len() + redirect.len() + challenge.len();
     let mut raw = Vec::with_capacity(FIXED_LEN + 16 + variable);
-    match code.consent_id {
-        Some(consent) => {
-            raw.push(VERSION_WITH_CONSENT);
-            raw.extend_from_slice(code.id.as_bytes());
-            raw.extend_from_slice(consent.as_bytes());
-        }
-        None => {
-            raw.push(VERSION);
-            raw.extend_from_slice(code.id.as_bytes());
-        }
+    raw.push(if code.consent_id.is_some() {
+        VERSION_WITH_CONSENT
+    } else {
+        VERSION
+    });
+    raw.extend_from_slice(code.id.as_bytes());
+    if let Some(consent) = code.consent_id {
+        raw.extend_from_slice(consent.as_bytes());
     }
     raw.extend_from_slice(nonce);
     raw.extend_from_slice(&code.issued_at.to_be_bytes());
@@ -100,14 +98,11 @@ pub fn open(presented: &str, key: &[u8]) -> Option<SealedCode> {
     // Authentic: the layout below was written by `seal`.
     let mut f = Fields(&raw);
     let version = f.byte()?;
-    if version != VERSION && version != VERSION_WITH_CONSENT {
-        return None;
-    }
     let id = f.row_id()?;
-    let consent_id = if version == VERSION_WITH_CONSENT {
-        Some(f.row_id()?)
-    } else {
-        None
+    let consent_id = match version {
+        VERSION => None,
+        VERSION_WITH_CONSENT => Some(f.row_id()?),
+        _ => return None,
     };
     f.take(SECRET_LEN)?;
     let issued_at = f.int()?;
@@ -196,6 +191,18 @@ mod tests {
         }
         assert_eq!(open(&code[..code.len() - 2], b"key"), None);
         assert_eq!(open("pc_ac_", b"key"), None);
+    }
+
+    #[test]
+    fn an_unknown_version_does_not_open_even_when_authentic() {
+        let code = seal(&sample(), &[7; 32], b"key").unwrap();
+        let mut raw = URL_SAFE_NO_PAD.decode(&code[6..]).unwrap();
+        raw.truncate(raw.len() - 32);
+        let resealed = finish(Kind::AuthorizationCode, raw.clone(), b"key");
+        assert_eq!(open(&resealed, b"key"), Some(sample()));
+        raw[0] = VERSION_WITH_CONSENT + 1;
+        let unknown = finish(Kind::AuthorizationCode, raw, b"key");
+        assert_eq!(open(&unknown, b"key"), None);
     }
 
     #[test]

@@ -989,15 +989,11 @@ macro_rules! implement_store {
                     return Ok(false);
                 }
                 if let Some(c) = approved {
-                    Self::upsert_consent(&mut *tx, c).await?;
                     // The code remembers the consent that stands now (this
                     // one, or the one it widened), and issues only under it.
-                    sqlx::query(
-                        "UPDATE device_codes SET consent_id = \
-                         (SELECT c.id FROM consents c WHERE c.user_id = $1 AND c.client_id = $2) WHERE id = $3",
-                    )
-                    .bind(&c.user_id)
-                    .bind(&c.client_id)
+                    let standing = Self::upsert_consent(&mut *tx, c).await?;
+                    sqlx::query("UPDATE device_codes SET consent_id = $1 WHERE id = $2")
+                    .bind(standing.as_bytes())
                     .bind(id.as_bytes())
                     .execute(&mut *tx)
                     .await?;
@@ -1047,13 +1043,12 @@ macro_rules! implement_store {
             ) -> Result<(), StoreError> {
                 let mut conn = self.writes.get().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                Self::upsert_consent(&mut *tx, consent).await?;
                 // The code remembers the consent that stands now (this one,
                 // or the one it widened), and issues only under it.
+                let standing = Self::upsert_consent(&mut *tx, consent).await?;
                 sqlx::query(concat!(
                     "INSERT INTO pairing_codes (", crate::sql::pairing_columns!(), ", consent_id) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, c.id FROM consents c \
-                     WHERE c.user_id = $4 AND c.client_id = $3"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 ))
                 .bind(p.id.as_bytes())
                 .bind(&p.lookup)
@@ -1063,6 +1058,7 @@ macro_rules! implement_store {
                 .bind(p.created_at)
                 .bind(p.expires_at)
                 .bind(p.consumed_at)
+                .bind(standing.as_bytes())
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

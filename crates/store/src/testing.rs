@@ -263,8 +263,6 @@ pub fn grant_of(n: u64, client_id: &str, user_id: &str) -> Grant {
     }
 }
 
-/// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last
-/// used at `last_used_at`.
 /// Where a code issued at `at` that names no consent came from (a code
 /// sealed before codes named theirs).
 pub fn issued(at: i64) -> crate::CodeOrigin {
@@ -274,6 +272,8 @@ pub fn issued(at: i64) -> crate::CodeOrigin {
     }
 }
 
+/// `user_id`'s consent to `read` for client `c1`, given at 1 000 and last
+/// used at `last_used_at`.
 pub fn consent_to_read(user_id: &str, last_used_at: i64) -> Consent {
     let mut tag = [0; 10];
     for (t, b) in tag.iter_mut().zip(user_id.bytes()) {
