@@ -192,26 +192,25 @@ impl Service {
             .collect())
     }
 
-    /// The consent `user_id` gives `client_id` for `granted`, on top of what
-    /// the standing one allows, to be stored.
-    pub(crate) async fn consent_to(
+    /// The consent `user_id` gives `client_id` for `granted`, to be stored:
+    /// the store adds it to what a standing consent allows, in the write
+    /// itself, so a consent revoked a moment before does not come back
+    /// with its scopes.
+    pub(crate) fn consent_to(
         &self,
         user_id: &str,
         client_id: &str,
         granted: &ScopeSet,
     ) -> Result<Consent, ServiceError> {
         let now = self.now();
-        let existing = self.store.consent(user_id, client_id).await?;
         Ok(Consent {
             // Always new: a consent that stands keeps its id and time of
-            // creation, and one revoked since it was read must not come
-            // back under them (its grants and codes would live again).
+            // creation, and one revoked since must not come back under
+            // them (its grants and codes would live again).
             id: secrets::row_id(self.clock.now_millis())?,
             user_id: user_id.to_owned(),
             client_id: client_id.to_owned(),
-            scopes: existing
-                .as_ref()
-                .map_or_else(|| granted.clone(), |c| c.scopes.union(granted)),
+            scopes: granted.clone(),
             created_at: now,
             updated_at: now,
             last_used_at: now,
@@ -226,9 +225,7 @@ impl Service {
         granted: ScopeSet,
         origin: &Origin,
     ) -> Result<String, ServiceError> {
-        let consent = self
-            .consent_to(&user.id, &request.client.id, &granted)
-            .await?;
+        let consent = self.consent_to(&user.id, &request.client.id, &granted)?;
         // The code names the consent that stands now: this one, or the one
         // it widened.
         let standing = self.store.put_consent(&consent).await?;

@@ -185,10 +185,7 @@ impl Service {
         // An approval is a consent too: the app shows on Connections, and
         // revoking it there ends what the device code issued.
         let consent = if approve {
-            Some(
-                self.consent_to(&user.id, &pending.client.id, &pending.code.scopes)
-                    .await?,
-            )
+            Some(self.consent_to(&user.id, &pending.client.id, &pending.code.scopes)?)
         } else {
             None
         };
@@ -359,9 +356,7 @@ impl Service {
             user_code::normalize(&shown, PAIRING_CODE_LEN).expect("a generated code is valid");
         // A pairing code is a consent too: the app shows on Connections, and
         // revoking it there ends what the code issued.
-        let consent = self
-            .consent_to(&user.id, &client.id, &client.scopes)
-            .await?;
+        let consent = self.consent_to(&user.id, &client.id, &client.scopes)?;
         self.store
             .insert_pairing_code(
                 &PairingCode {

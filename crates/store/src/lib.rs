@@ -226,9 +226,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, id: RowId) -> Result<bool, StoreError>;
 
     async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>, StoreError>;
-    /// Creates the consent of a user for a client, or replaces the scopes
-    /// and times of use of the one that stands (which keeps its id and
-    /// time of creation). Returns the id of the consent that stands.
+    /// Creates the consent of a user for a client, or adds its scopes to
+    /// the one that stands and takes its times of update and use (the
+    /// standing one keeps its id, time of creation and other scopes).
+    /// The union is taken in the write, under a lock of the row, never
+    /// from an earlier read. Returns the id of the consent that stands.
     async fn put_consent(&self, consent: &Consent) -> Result<RowId, StoreError>;
 
     /// Every consent a user has given, most recently used first.

@@ -443,6 +443,13 @@ macro_rules! implement_store {
 
             /// A new consent, or the standing one's scopes and times of use
             /// replaced (it keeps its id and time of creation).
+            /// Creates the consent, or adds its scopes to the one that
+            /// stands, in the caller's transaction (see
+            /// [`Store::put_consent`]). The upsert locks the standing row
+            /// until the transaction ends, so the union is taken over what
+            /// stands at that moment: of two approvals at once neither
+            /// loses the other's scopes, and a consent revoked meanwhile
+            /// is not given back the scopes it had.
             async fn upsert_consent(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 c: &crate::model::Consent,
@@ -451,8 +458,8 @@ macro_rules! implement_store {
                 let row = sqlx::query(
                     "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at, last_used_at, id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, client_id) DO UPDATE SET \
-                     scopes = excluded.scopes, updated_at = excluded.updated_at, last_used_at = excluded.last_used_at \
-                     RETURNING id",
+                     updated_at = excluded.updated_at, last_used_at = excluded.last_used_at \
+                     RETURNING id, scopes",
                 )
                 .bind(&c.user_id)
                 .bind(&c.client_id)
@@ -463,7 +470,17 @@ macro_rules! implement_store {
                 .bind(c.id.as_bytes())
                 .fetch_one(&mut *conn)
                 .await?;
-                crate::sql::row_id(&row.try_get::<Vec<u8>, _>(0)?)
+                let id = crate::sql::row_id(&row.try_get::<Vec<u8>, _>(0)?)?;
+                let standing = crate::sql::scopes(row.try_get(1)?)?;
+                let union = standing.union(&c.scopes);
+                if union != standing {
+                    sqlx::query("UPDATE consents SET scopes = $1 WHERE id = $2")
+                        .bind(union.to_string())
+                        .bind(id.as_bytes())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(id)
             }
 
             async fn write_redirect_uris(
@@ -1212,7 +1229,11 @@ macro_rules! implement_store {
             }
 
             async fn put_consent(&self, c: &crate::model::Consent) -> Result<protocol::token::RowId, StoreError> {
-                Self::upsert_consent(&mut *self.writes.get().await?, c).await
+                let mut conn = self.writes.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let standing = Self::upsert_consent(&mut *tx, c).await?;
+                tx.commit().await?;
+                Ok(standing)
             }
 
             async fn list_consents(&self, user_id: &str) -> Result<Vec<crate::model::Consent>, StoreError> {

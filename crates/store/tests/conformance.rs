@@ -345,6 +345,66 @@ async fn with_alice_and_client(store: &Arc<dyn Store>) {
     store.insert_client(&client("c1", None)).await.unwrap();
 }
 
+/// A consent given where one stands adds its scopes to it, in the write:
+/// approvals at the same moment each keep their scopes, and once the
+/// consent is revoked, a new one has only its own.
+async fn a_consent_adds_to_the_one_that_stands(store: Arc<dyn Store>) {
+    with_alice_and_client(&store).await;
+    let given = store
+        .put_consent(&consent_to_read("u-alice", 1_000))
+        .await
+        .unwrap();
+    let approvals: Vec<_> = (0..20u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = store::Consent {
+                    id: rid(600 + u64::from(i)),
+                    scopes: ScopeSet::parse(&format!("s{i}")).unwrap(),
+                    updated_at: 1_100,
+                    last_used_at: 1_100,
+                    ..consent_to_read("u-alice", 1_100)
+                };
+                store.put_consent(&c).await
+            })
+        })
+        .collect();
+    for approval in approvals {
+        assert_eq!(approval.await.unwrap().unwrap(), given);
+    }
+    let standing = store.consent("u-alice", "c1").await.unwrap().unwrap();
+    let all = (0..20)
+        .map(|i| format!("s{i}"))
+        .chain(["read".to_owned()])
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(standing.scopes, ScopeSet::parse(&all).unwrap());
+    assert_eq!((standing.id, standing.created_at), (given, 1_000));
+    assert_eq!((standing.updated_at, standing.last_used_at), (1_100, 1_100));
+
+    assert!(
+        store
+            .revoke_authorization("u-alice", "c1", 1_200)
+            .await
+            .unwrap()
+    );
+    let again = store::Consent {
+        id: rid(700),
+        scopes: ScopeSet::parse("s0").unwrap(),
+        ..consent_to_read("u-alice", 1_300)
+    };
+    assert_eq!(store.put_consent(&again).await.unwrap(), rid(700));
+    assert_eq!(
+        store
+            .consent("u-alice", "c1")
+            .await
+            .unwrap()
+            .unwrap()
+            .scopes,
+        ScopeSet::parse("s0").unwrap()
+    );
+}
+
 async fn concurrent_code_redemption_issues_once(store: Arc<dyn Store>) {
     with_alice_and_client(&store).await;
     store
@@ -1393,6 +1453,7 @@ conformance!(
     scopes,
     a_code_is_redeemed_once_while_its_consent_stands,
     a_code_is_redeemed_only_under_the_consent_it_names,
+    a_consent_adds_to_the_one_that_stands,
     deleting_a_client_deletes_its_grants,
     audit_events,
     concurrent_code_redemption_issues_once,
