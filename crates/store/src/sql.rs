@@ -441,8 +441,6 @@ macro_rules! implement_store {
                     .bind(g.rotated_at)
             }
 
-            /// A new consent, or the standing one's scopes and times of use
-            /// replaced (it keeps its id and time of creation).
             /// Creates the consent, or adds its scopes to the one that
             /// stands, in the caller's transaction (see
             /// [`Store::put_consent`]). The upsert locks the standing row
